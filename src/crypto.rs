@@ -1,0 +1,245 @@
+//! The one module that calls cryptographic libraries.
+//!
+//! Everything else in eventseal goes through these few functions and types, so that a second
+//! backend (aws-lc-rs, which has ring's API) becomes a cargo feature that swaps this module,
+//! not a rewrite. The backend today is `ring` for Ed25519, SHA-256, HMAC/HKDF, AES-GCM and
+//! randomness, and `x25519-dalek` for X25519 with static secrets (ring can only use
+//! ephemeral X25519 keys). Nothing here implements a primitive; it only adapts interfaces.
+
+use ring::rand::SecureRandom;
+use ring::{aead, digest, hkdf, hmac, rand, signature};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, Result};
+
+/// Length of an Ed25519 public key, seed and of an X25519 key.
+pub(crate) const KEY_LEN: usize = 32;
+/// Length of an Ed25519 signature.
+pub(crate) const SIGNATURE_LEN: usize = 64;
+/// Length of an AES-GCM tag.
+pub(crate) const TAG_LEN: usize = 16;
+/// Length of an AES-GCM nonce.
+pub(crate) const NONCE_LEN: usize = 12;
+/// Output length of SHA-256 (and of HKDF-SHA256's extract step).
+pub(crate) const HASH_LEN: usize = 32;
+
+fn system_random() -> &'static rand::SystemRandom {
+    static RNG: std::sync::OnceLock<rand::SystemRandom> = std::sync::OnceLock::new();
+    RNG.get_or_init(rand::SystemRandom::new)
+}
+
+/// Fills `out` with bytes from the operating system's CSPRNG.
+pub(crate) fn fill_random(out: &mut [u8]) -> Result<()> {
+    system_random().fill(out).map_err(|_| Error::Rng)
+}
+
+/// SHA-256 over the concatenation of `parts`.
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; HASH_LEN] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    for p in parts {
+        ctx.update(p);
+    }
+    let d = ctx.finish();
+    let mut out = [0u8; HASH_LEN];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// HKDF-SHA256 Extract (RFC 5869 §2.2) over the concatenation of `ikm_parts`.
+///
+/// Extract is HMAC-SHA256 keyed with the salt; an empty salt is equivalent to a salt of
+/// 32 zero bytes because HMAC pads its key with zeros. The output is returned as bytes because
+/// HPKE (RFC 9180) uses some extract outputs as values, not only as keys.
+pub(crate) fn hkdf_extract(salt: &[u8], ikm_parts: &[&[u8]]) -> Zeroizing<[u8; HASH_LEN]> {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, salt);
+    let mut ctx = hmac::Context::with_key(&key);
+    for p in ikm_parts {
+        ctx.update(p);
+    }
+    let tag = ctx.sign();
+    let mut out = Zeroizing::new([0u8; HASH_LEN]);
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+struct OutLen(usize);
+
+impl hkdf::KeyType for OutLen {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+/// HKDF-SHA256 Expand (RFC 5869 §2.3) of `prk` with `info` (the concatenation of the parts)
+/// into `out`.
+pub(crate) fn hkdf_expand(prk: &[u8; HASH_LEN], info: &[&[u8]], out: &mut [u8]) {
+    let prk = hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, prk);
+    // `expand` fails only when out.len() > 255 * 32; callers use fixed lengths of at most 32.
+    let filled = prk
+        .expand(info, OutLen(out.len()))
+        .and_then(|okm| okm.fill(out));
+    debug_assert!(filled.is_ok(), "HKDF output length is a small constant");
+    if filled.is_err() {
+        // Unreachable with the crate's fixed lengths; never leave predictable output behind.
+        out.zeroize();
+    }
+}
+
+/// AES-GCM key sizes this crate uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AesGcm {
+    /// AES-128-GCM (only for RFC 9180 known-answer tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Aes128,
+    /// AES-256-GCM, the suite of envelope format v1.
+    Aes256,
+}
+
+impl AesGcm {
+    pub(crate) const fn key_len(self) -> usize {
+        match self {
+            AesGcm::Aes128 => 16,
+            AesGcm::Aes256 => 32,
+        }
+    }
+
+    fn algorithm(self) -> &'static aead::Algorithm {
+        match self {
+            AesGcm::Aes128 => &aead::AES_128_GCM,
+            AesGcm::Aes256 => &aead::AES_256_GCM,
+        }
+    }
+
+    fn key(self, key: &[u8]) -> Result<aead::LessSafeKey> {
+        aead::UnboundKey::new(self.algorithm(), key)
+            .map(aead::LessSafeKey::new)
+            .map_err(|_| Error::DecryptFailed)
+    }
+
+    /// Encrypts `in_out` in place and appends the tag. Each (key, nonce) pair is used once by
+    /// construction: every key passed here is freshly derived for one message.
+    pub(crate) fn seal(
+        self,
+        key: &[u8],
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let key = self.key(key)?;
+        key.seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(*nonce),
+            aead::Aad::from(aad),
+            in_out,
+        )
+        .map_err(|_| Error::InvalidInput("payload too large for AES-GCM"))
+    }
+
+    /// Verifies the tag at the end of `in_out` and decrypts in place; returns the plaintext
+    /// length. Nothing is released unless the tag verifies (ring checks before decrypting).
+    pub(crate) fn open(
+        self,
+        key: &[u8],
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<usize> {
+        let key = self.key(key)?;
+        let plain = key
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(*nonce),
+                aead::Aad::from(aad),
+                in_out,
+            )
+            .map_err(|_| Error::DecryptFailed)?;
+        Ok(plain.len())
+    }
+}
+
+/// An Ed25519 key pair held by the backend.
+pub(crate) struct Ed25519Pair {
+    pair: signature::Ed25519KeyPair,
+}
+
+impl Ed25519Pair {
+    /// Loads a key pair from its 32-byte seed; if `public` is given it must match.
+    pub(crate) fn from_seed(seed: &[u8; KEY_LEN], public: Option<&[u8]>) -> Result<Self> {
+        let pair = match public {
+            Some(p) => signature::Ed25519KeyPair::from_seed_and_public_key(seed, p)
+                .map_err(|_| Error::InvalidKey("Ed25519 public key does not match the secret"))?,
+            None => signature::Ed25519KeyPair::from_seed_unchecked(seed)
+                .map_err(|_| Error::InvalidKey("Ed25519 seed rejected"))?,
+        };
+        Ok(Self { pair })
+    }
+
+    pub(crate) fn public_key(&self) -> [u8; KEY_LEN] {
+        use signature::KeyPair;
+        let mut out = [0u8; KEY_LEN];
+        out.copy_from_slice(self.pair.public_key().as_ref());
+        out
+    }
+
+    pub(crate) fn sign(&self, msg: &[u8]) -> [u8; SIGNATURE_LEN] {
+        let sig = self.pair.sign(msg);
+        let mut out = [0u8; SIGNATURE_LEN];
+        out.copy_from_slice(sig.as_ref());
+        out
+    }
+}
+
+/// Verifies an Ed25519 signature (RFC 8032, as ring implements it: `S < L` is enforced).
+pub(crate) fn ed25519_verify(public: &[u8; KEY_LEN], msg: &[u8], sig: &[u8]) -> bool {
+    signature::UnparsedPublicKey::new(&signature::ED25519, public)
+        .verify(msg, sig)
+        .is_ok()
+}
+
+/// A static X25519 secret (zeroized on drop by x25519-dalek).
+pub(crate) struct X25519Secret(x25519_dalek::StaticSecret);
+
+impl X25519Secret {
+    pub(crate) fn generate() -> Result<Self> {
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+        fill_random(bytes.as_mut())?;
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8; KEY_LEN]) -> Self {
+        Self(x25519_dalek::StaticSecret::from(*bytes))
+    }
+
+    pub(crate) fn to_bytes(&self) -> Zeroizing<[u8; KEY_LEN]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    pub(crate) fn public_key(&self) -> [u8; KEY_LEN] {
+        x25519_dalek::PublicKey::from(&self.0).to_bytes()
+    }
+
+    /// X25519(secret, peer). Returns `None` when the result is all zeros, i.e. the peer's
+    /// point is of small order (RFC 7748 §6.1, RFC 9180 §7.1.4): such a "shared secret" is
+    /// known to everyone.
+    pub(crate) fn agree(&self, peer: &[u8; KEY_LEN]) -> Option<Zeroizing<[u8; KEY_LEN]>> {
+        let shared = self.0.diffie_hellman(&x25519_dalek::PublicKey::from(*peer));
+        if shared.was_contributory() {
+            Some(Zeroizing::new(shared.to_bytes()))
+        } else {
+            None
+        }
+    }
+}
+
+/// Constant-time equality of two byte strings (lengths are public).
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Whether `point` is an X25519 public key that yields an all-zero shared secret for every
+/// scalar (a point of small order, in any of its encodings). Checked by one agreement with a
+/// fixed clamped scalar: clamping makes every scalar a multiple of the cofactor 8, so exactly
+/// the small-order points give zero.
+pub(crate) fn x25519_is_low_order(point: &[u8; KEY_LEN]) -> bool {
+    let probe = X25519Secret::from_bytes(&[0x5a; KEY_LEN]);
+    probe.agree(point).is_none()
+}

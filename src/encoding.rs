@@ -1,0 +1,176 @@
+//! Byte encodings shared by keys and envelopes: strict base64url, the pre-authentication
+//! encoding (PAE), JSON nesting checks and identifier rules.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::error::{Error, Result};
+
+/// Encodes bytes as base64url without padding (RFC 4648 §5).
+pub(crate) fn b64_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes canonical base64url without padding: padding, whitespace, the standard alphabet's
+/// `+`/`/`, and non-zero trailing bits are all rejected, so each byte string has exactly one
+/// accepted encoding.
+pub(crate) fn b64_decode(text: &str, what: &'static str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(text.as_bytes())
+        .map_err(|_| Error::Malformed(what))
+}
+
+/// Decodes canonical base64url into exactly `N` bytes. The encoded length is checked first,
+/// so an oversized field costs nothing to reject.
+pub(crate) fn b64_decode_fixed<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N]> {
+    if text.len() != encoded_len(N) {
+        return Err(Error::Malformed(what));
+    }
+    let v = b64_decode(text, what)?;
+    v.try_into().map_err(|_| Error::Malformed(what))
+}
+
+/// Length of the unpadded base64 encoding of `n` bytes.
+pub(crate) const fn encoded_len(n: usize) -> usize {
+    (n / 3) * 4
+        + match n % 3 {
+            0 => 0,
+            1 => 2,
+            _ => 3,
+        }
+}
+
+/// Pre-authentication encoding: `LE64(count) || for each part: LE64(len) || part`.
+///
+/// The same construction as PASETO's PAE. Every part is length-prefixed, so no two different
+/// lists of parts encode to the same bytes; the first part is always a domain-separation
+/// label naming the format version and purpose.
+pub(crate) fn pae(parts: &[&[u8]]) -> Vec<u8> {
+    let total: usize = parts.iter().map(|p| p.len() + 8).sum::<usize>() + 8;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&(parts.len() as u64).to_le_bytes());
+    for p in parts {
+        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// Checks that `json` nests objects and arrays at most `max_depth` deep, scanning the bytes
+/// once without building anything (so a deeply nested input is rejected before any parser
+/// recurses into it). Brackets inside strings are skipped, escapes included.
+pub(crate) fn check_json_depth(json: &[u8], max_depth: usize) -> Result<()> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return Err(Error::too_large("JSON nesting depth", max_depth, depth));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Validates an identifier (source id, consumer id): 1 to 128 bytes of ASCII letters, digits
+/// and `. _ - : / @ +`. A narrow alphabet keeps look-alike characters, control characters
+/// and separators out of logs, keys of stores and the signed structure.
+pub(crate) fn check_identifier(id: &str, what: &'static str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-:/@+".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Malformed(what))
+    }
+}
+
+/// Validates a free-text label (event type, content type): 1 to `max` bytes of printable
+/// ASCII (space allowed inside, as EventBridge detail types use it), no leading or trailing
+/// space.
+pub(crate) fn check_label(text: &str, max: usize, what: &'static str) -> Result<()> {
+    let ok = !text.is_empty()
+        && text.len() <= max
+        && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !text.starts_with(' ')
+        && !text.ends_with(' ');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Malformed(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_is_canonical_only() {
+        assert_eq!(b64_decode("AAE", "x").unwrap(), vec![0, 1]);
+        for bad in ["AAE=", "AA E", "AAF", "AA+E", "AA/E", "A", " AAE", "AAE\n"] {
+            assert!(b64_decode(bad, "x").is_err(), "{bad:?} accepted");
+        }
+        assert!(b64_decode_fixed::<2>("AAE", "x").is_ok());
+        assert!(b64_decode_fixed::<2>("AAEA", "x").is_err());
+    }
+
+    #[test]
+    fn encoded_len_matches_encoder() {
+        for n in 0..100 {
+            assert_eq!(encoded_len(n), b64_encode(&vec![0; n]).len());
+        }
+    }
+
+    #[test]
+    fn pae_is_injective_on_boundaries() {
+        assert_ne!(pae(&[b"ab", b"c"]), pae(&[b"a", b"bc"]));
+        assert_ne!(pae(&[b"a"]), pae(&[b"a", b""]));
+        assert_eq!(
+            pae(&[b"x"]),
+            [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, b'x']
+        );
+    }
+
+    #[test]
+    fn depth_counts_outside_strings_only() {
+        assert!(check_json_depth(br#"{"a":[{"b":"[[[[[[["}]}"#, 3).is_ok());
+        assert!(matches!(
+            check_json_depth(b"[[[[", 3),
+            Err(Error::TooLarge { .. })
+        ));
+        assert!(check_json_depth(br#"{"a":"\"[[[["}"#, 1).is_ok());
+    }
+
+    #[test]
+    fn identifiers() {
+        assert!(check_identifier("orders-prod.eu/1", "x").is_ok());
+        for bad in ["", "a b", "é", "a\nb", &"a".repeat(129)] {
+            assert!(check_identifier(bad, "x").is_err());
+        }
+        assert!(check_label("EC2 Instance State-change Notification", 256, "x").is_ok());
+        for bad in ["", " a", "a ", "a\tb", "ü"] {
+            assert!(check_label(bad, 256, "x").is_err());
+        }
+    }
+}

@@ -1,0 +1,508 @@
+//! The wire format, version 1 (specified in `docs/FORMAT.md`): parsing with limits,
+//! serialization, and the exact byte strings that are signed and authenticated.
+//!
+//! An envelope is a JSON object with exactly three members, each a base64url string:
+//!
+//! ```json
+//! {"header":"<b64url(header JSON)>","ciphertext":"<b64url>","signature":"<b64url>"}
+//! ```
+//!
+//! The header travels as encoded bytes, so the signature covers exactly the bytes that were
+//! received: a broker, a Lambda runtime or a consumer that parses and re-serializes the outer
+//! JSON cannot change what is verified, and nothing is ever re-serialized to be checked.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::crypto::{HASH_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
+use crate::encoding::{
+    b64_decode, b64_decode_fixed, b64_encode, check_identifier, check_json_depth, check_label,
+    encoded_len, pae,
+};
+use crate::error::{Error, Result};
+
+/// The only envelope format version this library produces and accepts.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Domain-separation labels: the first part of every PAE, naming the version and purpose.
+pub(crate) const SIGNATURE_LABEL: &[u8] = b"eventseal/v1/signature";
+pub(crate) const PAYLOAD_AAD_LABEL: &[u8] = b"eventseal/v1/payload";
+pub(crate) const WRAP_INFO_LABEL: &[u8] = b"eventseal/v1/wrap";
+
+/// Longest event type, in bytes.
+pub const MAX_EVENT_TYPE_LEN: usize = 256;
+/// Longest content type, in bytes.
+pub const MAX_CONTENT_TYPE_LEN: usize = 128;
+
+/// Size limits, checked before any expensive work (decoding, signature, decryption).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest whole envelope, in bytes. Default 262 144 (256 KiB, EventBridge's entry limit).
+    pub max_envelope_bytes: usize,
+    /// Largest decoded header, in bytes. Default 65 536.
+    pub max_header_bytes: usize,
+    /// Most recipients in one envelope. Default 64.
+    pub max_recipients: usize,
+    /// Deepest JSON nesting (objects and arrays) accepted anywhere. Default 8
+    /// (the format itself needs 3).
+    pub max_json_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_envelope_bytes: 256 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_recipients: 64,
+            max_json_depth: 8,
+        }
+    }
+}
+
+impl Limits {
+    /// Sets [`Limits::max_envelope_bytes`].
+    #[must_use]
+    pub fn with_max_envelope_bytes(mut self, n: usize) -> Self {
+        self.max_envelope_bytes = n;
+        self
+    }
+
+    /// Sets [`Limits::max_header_bytes`].
+    #[must_use]
+    pub fn with_max_header_bytes(mut self, n: usize) -> Self {
+        self.max_header_bytes = n;
+        self
+    }
+
+    /// Sets [`Limits::max_recipients`].
+    #[must_use]
+    pub fn with_max_recipients(mut self, n: usize) -> Self {
+        self.max_recipients = n;
+        self
+    }
+
+    /// Sets [`Limits::max_json_depth`].
+    #[must_use]
+    pub fn with_max_json_depth(mut self, n: usize) -> Self {
+        self.max_json_depth = n;
+        self
+    }
+}
+
+/// One recipient entry of a header: who may read, with which key, and the wrapped content key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub(crate) consumer: String,
+    pub(crate) key_id: String,
+    pub(crate) enc: [u8; KEY_LEN],
+    pub(crate) wrapped_key: [u8; WRAPPED_KEY_LEN],
+}
+
+impl Recipient {
+    /// The consumer id this entry is addressed to.
+    #[must_use]
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    /// The key id of the consumer's recipient key.
+    #[must_use]
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+}
+
+/// Length of the content key.
+pub(crate) const CONTENT_KEY_LEN: usize = 32;
+/// Length of a wrapped content key: the key plus the AEAD tag.
+pub(crate) const WRAPPED_KEY_LEN: usize = CONTENT_KEY_LEN + TAG_LEN;
+
+/// The header of an envelope: everything but the ciphertext and signature.
+///
+/// Obtained from [`UntrustedEnvelope::untrusted_header`] (not yet verified) or from a verified
+/// stage of the open pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub(crate) id: Uuid,
+    pub(crate) source: String,
+    pub(crate) key_id: String,
+    pub(crate) event_type: String,
+    pub(crate) content_type: String,
+    pub(crate) issued_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) recipients: Vec<Recipient>,
+    pub(crate) key_commitment: [u8; HASH_LEN],
+}
+
+impl Header {
+    /// The envelope id (a UUID v7).
+    #[must_use]
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+    /// The source id the envelope claims to come from.
+    #[must_use]
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+    /// The key id of the signing key.
+    #[must_use]
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+    /// The event type.
+    #[must_use]
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+    /// The payload's content type.
+    #[must_use]
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+    /// Issued-at, in seconds since the Unix epoch.
+    #[must_use]
+    pub fn issued_at(&self) -> i64 {
+        self.issued_at
+    }
+    /// Expires-at, in seconds since the Unix epoch.
+    #[must_use]
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+    /// The recipient entries, in their signed order.
+    #[must_use]
+    pub fn recipients(&self) -> &[Recipient] {
+        &self.recipients
+    }
+}
+
+// --- JSON shapes ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct VersionProbe {
+    version: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderJson<'a> {
+    version: u32,
+    id: &'a str,
+    source: &'a str,
+    key_id: &'a str,
+    event_type: &'a str,
+    content_type: &'a str,
+    issued_at: i64,
+    expires_at: i64,
+    #[serde(borrow)]
+    recipients: Vec<RecipientJson<'a>>,
+    key_commitment: &'a str,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipientJson<'a> {
+    consumer: &'a str,
+    key_id: &'a str,
+    enc: &'a str,
+    wrapped_key: &'a str,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvelopeJson<'a> {
+    header: &'a str,
+    ciphertext: &'a str,
+    signature: &'a str,
+}
+
+/// Key ids are RFC 7638 thumbprints: 43 characters of base64url.
+fn check_key_id(kid: &str) -> Result<()> {
+    if kid.len() == encoded_len(HASH_LEN) && b64_decode(kid, "key id").is_ok() {
+        Ok(())
+    } else {
+        Err(Error::Malformed("key id"))
+    }
+}
+
+fn check_envelope_id(text: &str) -> Result<Uuid> {
+    // Exactly the lowercase hyphenated form, version 7: one accepted spelling per id.
+    let id = Uuid::try_parse(text).map_err(|_| Error::Malformed("envelope id"))?;
+    if id.get_version_num() != 7 || id.hyphenated().to_string() != text {
+        return Err(Error::Malformed("envelope id"));
+    }
+    Ok(id)
+}
+
+impl Header {
+    /// Parses header bytes (already size-checked) into a validated header.
+    fn parse(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        check_json_depth(bytes, limits.max_json_depth)?;
+        // The version decides the schema, so read it first on its own.
+        let probe: VersionProbe =
+            serde_json::from_slice(bytes).map_err(|_| Error::Malformed("header JSON"))?;
+        match probe.version.as_u64() {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(_) => return Err(Error::UnsupportedVersion),
+            None => return Err(Error::Malformed("version")),
+        }
+        let h: HeaderJson<'_> =
+            serde_json::from_slice(bytes).map_err(|_| Error::Malformed("header fields"))?;
+        if h.recipients.len() > limits.max_recipients {
+            return Err(Error::too_large(
+                "recipients",
+                limits.max_recipients,
+                h.recipients.len(),
+            ));
+        }
+        let header = Header {
+            id: check_envelope_id(h.id)?,
+            source: validated_identifier(h.source, "source id")?,
+            key_id: {
+                check_key_id(h.key_id)?;
+                h.key_id.to_owned()
+            },
+            event_type: {
+                check_label(h.event_type, MAX_EVENT_TYPE_LEN, "event type")?;
+                h.event_type.to_owned()
+            },
+            content_type: {
+                check_label(h.content_type, MAX_CONTENT_TYPE_LEN, "content type")?;
+                h.content_type.to_owned()
+            },
+            issued_at: h.issued_at,
+            expires_at: h.expires_at,
+            recipients: h
+                .recipients
+                .iter()
+                .map(|r| {
+                    Ok(Recipient {
+                        consumer: validated_identifier(r.consumer, "consumer id")?,
+                        key_id: {
+                            check_key_id(r.key_id)?;
+                            r.key_id.to_owned()
+                        },
+                        enc: b64_decode_fixed::<KEY_LEN>(r.enc, "enc")?,
+                        wrapped_key: b64_decode_fixed::<WRAPPED_KEY_LEN>(
+                            r.wrapped_key,
+                            "wrapped key",
+                        )?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+            key_commitment: b64_decode_fixed::<HASH_LEN>(h.key_commitment, "key commitment")?,
+        };
+        header.check_structure()?;
+        Ok(header)
+    }
+
+    /// Rules that hold for every header, produced or received.
+    pub(crate) fn check_structure(&self) -> Result<()> {
+        if self.expires_at <= self.issued_at {
+            return Err(Error::Malformed("expires_at must be after issued_at"));
+        }
+        if self.recipients.is_empty() {
+            return Err(Error::Malformed("no recipients"));
+        }
+        // No (consumer, key id) twice: each recipient has exactly one entry.
+        let mut seen: Vec<(&str, &str)> = self
+            .recipients
+            .iter()
+            .map(|r| (r.consumer.as_str(), r.key_id.as_str()))
+            .collect();
+        seen.sort_unstable();
+        if seen.windows(2).any(|w| w.first() == w.get(1)) {
+            return Err(Error::Malformed("duplicate recipient"));
+        }
+        Ok(())
+    }
+
+    /// Serializes the header to its JSON bytes (the bytes that are then signed).
+    pub(crate) fn to_json(&self) -> Result<Vec<u8>> {
+        let id = self.id.hyphenated().to_string();
+        let encs: Vec<(String, String)> = self
+            .recipients
+            .iter()
+            .map(|r| (b64_encode(&r.enc), b64_encode(&r.wrapped_key)))
+            .collect();
+        let kc = b64_encode(&self.key_commitment);
+        let h = HeaderJson {
+            version: FORMAT_VERSION,
+            id: &id,
+            source: &self.source,
+            key_id: &self.key_id,
+            event_type: &self.event_type,
+            content_type: &self.content_type,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            recipients: self
+                .recipients
+                .iter()
+                .zip(&encs)
+                .map(|(r, (enc, wk))| RecipientJson {
+                    consumer: &r.consumer,
+                    key_id: &r.key_id,
+                    enc,
+                    wrapped_key: wk,
+                })
+                .collect(),
+            key_commitment: &kc,
+        };
+        serde_json::to_vec(&h).map_err(|_| Error::InvalidInput("header serialization"))
+    }
+
+    /// The HPKE `info` for one recipient's key wrap: binds the wrap to this envelope, its
+    /// source and signing key (sender binding), and to the recipient's identity and key.
+    pub(crate) fn wrap_info(&self, consumer: &str, recipient_kid: &str) -> Vec<u8> {
+        pae(&[
+            WRAP_INFO_LABEL,
+            self.id.as_bytes(),
+            self.source.as_bytes(),
+            self.key_id.as_bytes(),
+            self.event_type.as_bytes(),
+            consumer.as_bytes(),
+            recipient_kid.as_bytes(),
+        ])
+    }
+}
+
+fn validated_identifier(s: &str, what: &'static str) -> Result<String> {
+    check_identifier(s, what)?;
+    Ok(s.to_owned())
+}
+
+/// The message the source signs: `PAE(["eventseal/v1/signature", header bytes, ciphertext])`.
+pub(crate) fn signed_message(header_bytes: &[u8], ciphertext: &[u8]) -> Vec<u8> {
+    pae(&[SIGNATURE_LABEL, header_bytes, ciphertext])
+}
+
+/// The payload AEAD's associated data: `PAE(["eventseal/v1/payload", header bytes])`.
+pub(crate) fn payload_aad(header_bytes: &[u8]) -> Vec<u8> {
+    pae(&[PAYLOAD_AAD_LABEL, header_bytes])
+}
+
+/// Writes the outer envelope JSON.
+pub(crate) fn write_envelope(header_bytes: &[u8], ciphertext: &[u8], signature: &[u8]) -> String {
+    let header = b64_encode(header_bytes);
+    let ct = b64_encode(ciphertext);
+    let sig = b64_encode(signature);
+    let mut out = String::with_capacity(header.len() + ct.len() + sig.len() + 48);
+    // The three values are base64url (no characters JSON would escape), so this is exactly
+    // what serde_json writes for `EnvelopeJson`; a unit test checks it.
+    out.push_str(r#"{"header":""#);
+    out.push_str(&header);
+    out.push_str(r#"","ciphertext":""#);
+    out.push_str(&ct);
+    out.push_str(r#"","signature":""#);
+    out.push_str(&sig);
+    out.push_str(r#""}"#);
+    out
+}
+
+/// Size of the envelope that [`write_envelope`] produces for these field sizes.
+pub(crate) fn envelope_len(header_len: usize, ciphertext_len: usize) -> usize {
+    r#"{"header":"","ciphertext":"","signature":""}"#.len()
+        + encoded_len(header_len)
+        + encoded_len(ciphertext_len)
+        + encoded_len(SIGNATURE_LEN)
+}
+
+/// A parsed envelope whose signature has **not** been checked.
+///
+/// Its accessors are named `untrusted_*`: nothing in it may be acted on. The only way forward
+/// is [`UntrustedEnvelope::verify`].
+#[derive(Debug)]
+pub struct UntrustedEnvelope {
+    pub(crate) header: Header,
+    pub(crate) header_bytes: Vec<u8>,
+    pub(crate) ciphertext: Vec<u8>,
+    pub(crate) signature: [u8; SIGNATURE_LEN],
+}
+
+impl UntrustedEnvelope {
+    /// Parses an envelope, checking every limit before the work it guards.
+    ///
+    /// Order: whole size → JSON nesting → outer JSON (exactly three string members, no
+    /// duplicates) → encoded sizes → base64 decoding → header size → header JSON → fields.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`], [`Error::Malformed`] or [`Error::UnsupportedVersion`].
+    pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        if bytes.len() > limits.max_envelope_bytes {
+            return Err(Error::too_large(
+                "envelope bytes",
+                limits.max_envelope_bytes,
+                bytes.len(),
+            ));
+        }
+        check_json_depth(bytes, limits.max_json_depth)?;
+        let outer: EnvelopeJson<'_> =
+            serde_json::from_slice(bytes).map_err(|_| Error::Malformed("envelope JSON"))?;
+        if outer.header.len() > encoded_len(limits.max_header_bytes) {
+            return Err(Error::too_large(
+                "header bytes",
+                limits.max_header_bytes,
+                outer.header.len().saturating_mul(3) / 4,
+            ));
+        }
+        let signature = b64_decode_fixed::<SIGNATURE_LEN>(outer.signature, "signature")?;
+        let header_bytes = b64_decode(outer.header, "header")?;
+        let header = Header::parse(&header_bytes, limits)?;
+        let ciphertext = b64_decode(outer.ciphertext, "ciphertext")?;
+        if ciphertext.len() < TAG_LEN {
+            return Err(Error::Malformed("ciphertext shorter than its tag"));
+        }
+        Ok(Self {
+            header,
+            header_bytes,
+            ciphertext,
+            signature,
+        })
+    }
+
+    /// The header, **unverified**: for routing and diagnostics only.
+    #[must_use]
+    pub fn untrusted_header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The exact header bytes as received, **unverified**.
+    #[must_use]
+    pub fn untrusted_header_bytes(&self) -> &[u8] {
+        &self.header_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handwritten_envelope_json_matches_serde() {
+        let (h, c, s) = (b"{}".as_slice(), [1u8; 20], [2u8; SIGNATURE_LEN]);
+        let ours = write_envelope(h, &c, &s);
+        let hb = b64_encode(h);
+        let cb = b64_encode(&c);
+        let sb = b64_encode(&s);
+        let theirs = serde_json::to_string(&EnvelopeJson {
+            header: &hb,
+            ciphertext: &cb,
+            signature: &sb,
+        })
+        .unwrap();
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.len(), envelope_len(h.len(), c.len()));
+    }
+
+    #[test]
+    fn envelope_id_must_be_canonical_v7() {
+        let id = Uuid::now_v7().hyphenated().to_string();
+        assert!(check_envelope_id(&id).is_ok());
+        assert!(check_envelope_id(&id.to_uppercase()).is_err());
+        assert!(check_envelope_id(&id.replace('-', "")).is_err());
+        // A version-4 UUID is not accepted.
+        assert!(check_envelope_id("6ba7b810-9dad-41d1-80b4-00c04fd430c8").is_err());
+    }
+}

@@ -1,0 +1,230 @@
+//! The one error type of eventseal, and its stable kinds.
+//!
+//! Every rejection is an [`Error`]; [`Error::kind`] gives an [`ErrorKind`] whose kebab-case
+//! name ([`ErrorKind::as_str`]) is stable across releases and is what the command-line tool
+//! prints (`eventseal: rejected: KIND`).
+//!
+//! Failures of cryptographic checks (signature, key commitment, unwrap, decryption) carry no
+//! detail at all: a detailed reason would be an oracle for an attacker. Failures on public
+//! facts (malformed input, an unknown key id, an expired envelope, a replay, a store outage)
+//! say what failed, for operators' logs, and never include key material or plaintext.
+
+use std::fmt;
+
+/// A boxed error from a replay store's backing system (SQLite, Redis, …).
+pub type StoreSource = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong when sealing, opening or loading keys.
+///
+/// The enum is `#[non_exhaustive]`: match on [`Error::kind`] for stable handling.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is not a well-formed envelope (or key): bad JSON, a missing or unknown field,
+    /// non-canonical base64, a field of the wrong length. The text names what was wrong.
+    #[error("malformed: {0}")]
+    Malformed(&'static str),
+
+    /// A configured limit was exceeded before any expensive work was done.
+    #[error("too large: {what} is {actual}, limit {limit}")]
+    TooLarge {
+        /// What was measured (for example `"envelope bytes"`).
+        what: &'static str,
+        /// The configured limit.
+        limit: usize,
+        /// The size found (saturated, so it cannot overflow).
+        actual: usize,
+    },
+
+    /// The envelope declares a format version this library does not implement.
+    #[error("unsupported envelope version")]
+    UnsupportedVersion,
+
+    /// No trusted key matches the envelope's (source, key id).
+    #[error("unknown signing key for this source")]
+    UnknownKey,
+
+    /// The signature does not verify under the trusted key.
+    #[error("bad signature")]
+    BadSignature,
+
+    /// This consumer (with the keys it holds) is not among the envelope's recipients.
+    #[error("not a recipient of this envelope")]
+    NotARecipient,
+
+    /// The envelope's validity window ended (beyond the allowed clock skew).
+    #[error("expired")]
+    Expired,
+
+    /// The envelope's validity window has not started yet (beyond the allowed clock skew).
+    #[error("not yet valid")]
+    NotYetValid,
+
+    /// The envelope's signed lifetime (expires-at minus issued-at) is longer than the
+    /// consumer's configured maximum.
+    #[error("lifetime longer than allowed")]
+    LifetimeTooLong,
+
+    /// This (consumer, source, envelope id) was already claimed in the replay store.
+    #[error("replayed")]
+    Replayed,
+
+    /// Unwrapping the content key, the key commitment or the payload decryption failed.
+    /// Deliberately carries no detail.
+    #[error("decryption failed")]
+    DecryptFailed,
+
+    /// The replay store could not be reached or failed; the envelope is rejected (fail closed).
+    #[error("replay store unavailable")]
+    StoreUnavailable(#[source] StoreSource),
+
+    /// The bounded replay store is full of live entries; the envelope is rejected rather than
+    /// evicting an entry that still protects against a replay.
+    #[error("replay store full")]
+    StoreFull,
+
+    /// A key could not be loaded: wrong type, wrong length, mismatched halves, a low-order
+    /// X25519 point, a `kid` that is not the key's thumbprint, …
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+
+    /// An argument given to seal (event type, recipients, time-to-live, …) is not acceptable.
+    #[error("invalid input: {0}")]
+    InvalidInput(&'static str),
+
+    /// The system's random number generator failed.
+    #[error("random number generator failure")]
+    Rng,
+}
+
+impl Error {
+    /// The stable kind of this error.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Malformed(_) => ErrorKind::Malformed,
+            Error::TooLarge { .. } => ErrorKind::TooLarge,
+            Error::UnsupportedVersion => ErrorKind::UnsupportedVersion,
+            Error::UnknownKey => ErrorKind::UnknownKey,
+            Error::BadSignature => ErrorKind::BadSignature,
+            Error::NotARecipient => ErrorKind::NotARecipient,
+            Error::Expired => ErrorKind::Expired,
+            Error::NotYetValid => ErrorKind::NotYetValid,
+            Error::LifetimeTooLong => ErrorKind::LifetimeTooLong,
+            Error::Replayed => ErrorKind::Replayed,
+            Error::DecryptFailed => ErrorKind::DecryptFailed,
+            Error::StoreUnavailable(_) => ErrorKind::StoreUnavailable,
+            Error::StoreFull => ErrorKind::StoreFull,
+            Error::InvalidKey(_) => ErrorKind::InvalidKey,
+            Error::InvalidInput(_) => ErrorKind::InvalidInput,
+            Error::Rng => ErrorKind::Rng,
+        }
+    }
+
+    pub(crate) fn too_large(what: &'static str, limit: usize, actual: usize) -> Self {
+        Error::TooLarge {
+            what,
+            limit,
+            actual,
+        }
+    }
+
+    pub(crate) fn store<E>(e: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error::StoreUnavailable(Box::new(e))
+    }
+}
+
+/// The stable kind of an [`Error`]: what callers match on and what logs record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `malformed`
+    Malformed,
+    /// `too-large`
+    TooLarge,
+    /// `unsupported-version`
+    UnsupportedVersion,
+    /// `unknown-key`
+    UnknownKey,
+    /// `bad-signature`
+    BadSignature,
+    /// `not-a-recipient`
+    NotARecipient,
+    /// `expired`
+    Expired,
+    /// `not-yet-valid`
+    NotYetValid,
+    /// `lifetime-too-long`
+    LifetimeTooLong,
+    /// `replayed`
+    Replayed,
+    /// `decrypt-failed`
+    DecryptFailed,
+    /// `store-unavailable`
+    StoreUnavailable,
+    /// `store-full`
+    StoreFull,
+    /// `invalid-key`
+    InvalidKey,
+    /// `invalid-input`
+    InvalidInput,
+    /// `rng`
+    Rng,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order (for documentation and exhaustive tests).
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::Malformed,
+        ErrorKind::TooLarge,
+        ErrorKind::UnsupportedVersion,
+        ErrorKind::UnknownKey,
+        ErrorKind::BadSignature,
+        ErrorKind::NotARecipient,
+        ErrorKind::Expired,
+        ErrorKind::NotYetValid,
+        ErrorKind::LifetimeTooLong,
+        ErrorKind::Replayed,
+        ErrorKind::DecryptFailed,
+        ErrorKind::StoreUnavailable,
+        ErrorKind::StoreFull,
+        ErrorKind::InvalidKey,
+        ErrorKind::InvalidInput,
+        ErrorKind::Rng,
+    ];
+
+    /// The stable kebab-case name of this kind.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::TooLarge => "too-large",
+            ErrorKind::UnsupportedVersion => "unsupported-version",
+            ErrorKind::UnknownKey => "unknown-key",
+            ErrorKind::BadSignature => "bad-signature",
+            ErrorKind::NotARecipient => "not-a-recipient",
+            ErrorKind::Expired => "expired",
+            ErrorKind::NotYetValid => "not-yet-valid",
+            ErrorKind::LifetimeTooLong => "lifetime-too-long",
+            ErrorKind::Replayed => "replayed",
+            ErrorKind::DecryptFailed => "decrypt-failed",
+            ErrorKind::StoreUnavailable => "store-unavailable",
+            ErrorKind::StoreFull => "store-full",
+            ErrorKind::InvalidKey => "invalid-key",
+            ErrorKind::InvalidInput => "invalid-input",
+            ErrorKind::Rng => "rng",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `Result` with eventseal's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

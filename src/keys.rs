@@ -1,0 +1,622 @@
+//! Key types: Ed25519 signing/verifying keys for sources, X25519 recipient keys for
+//! consumers, their key ids, and JWK (RFC 7517 / RFC 8037 OKP) import and export.
+//!
+//! - A key id ([`KeyId`]) is the RFC 7638 JWK thumbprint of the public key (SHA-256,
+//!   base64url): derived, never chosen, so two keys never share an id by accident. A JWK whose
+//!   `kid` is not its thumbprint is rejected.
+//! - Each key names the party it belongs to: signing and verifying keys carry a source id
+//!   (JWK member `"source"`), recipient keys a consumer id (JWK member `"consumer"`).
+//! - Secret keys zeroize on drop; their `Debug` prints the identity and key id, never key
+//!   bytes; exporting a secret JWK is explicit ([`SigningKey::to_secret_jwk`]) and returns a
+//!   zeroizing string.
+//! - X25519 public keys of small order are rejected on import and never sealed to.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, Ed25519Pair, X25519Secret, KEY_LEN};
+use crate::encoding::{b64_decode_fixed, b64_encode, check_identifier};
+use crate::error::{Error, Result};
+
+/// A key id: the RFC 7638 thumbprint (SHA-256, base64url, 43 characters) of a public key.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(String);
+
+impl KeyId {
+    fn thumbprint(crv: &str, x: &[u8; KEY_LEN]) -> Self {
+        // RFC 7638 §3.2: the required members in lexicographic order, no whitespace.
+        let canonical = format!(r#"{{"crv":"{crv}","kty":"OKP","x":"{}"}}"#, b64_encode(x));
+        KeyId(b64_encode(&crypto::sha256(&[canonical.as_bytes()])))
+    }
+
+    /// The key id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({})", self.0)
+    }
+}
+
+const ED25519: &str = "Ed25519";
+const X25519: &str = "X25519";
+
+/// The JWK members eventseal reads and writes. Unknown members are rejected.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Jwk {
+    kty: String,
+    crv: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alg: Option<String>,
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    use_: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consumer: Option<String>,
+    x: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    d: Option<Zeroizing<String>>,
+}
+
+/// What a JWK must be for the caller.
+struct JwkRules {
+    crv: &'static str,
+    alg: Option<&'static str>,
+    use_: &'static str,
+    /// `true`: the member `source` is required; `false`: `consumer` is required.
+    source: bool,
+    secret: bool,
+}
+
+struct ParsedJwk {
+    owner: String,
+    x: [u8; KEY_LEN],
+    d: Option<Zeroizing<[u8; KEY_LEN]>>,
+}
+
+fn parse_jwk(text: &str, rules: &JwkRules) -> Result<ParsedJwk> {
+    if text.len() > 4096 {
+        return Err(Error::InvalidKey("JWK longer than 4096 bytes"));
+    }
+    let jwk: Jwk = serde_json::from_str(text).map_err(|_| Error::InvalidKey("not a JWK"))?;
+    if jwk.kty != "OKP" {
+        return Err(Error::InvalidKey("kty must be OKP"));
+    }
+    if jwk.crv != rules.crv {
+        return Err(Error::InvalidKey("wrong curve for this key type"));
+    }
+    if let Some(alg) = &jwk.alg {
+        if Some(alg.as_str()) != rules.alg {
+            return Err(Error::InvalidKey("alg does not match the key type"));
+        }
+    }
+    if let Some(u) = &jwk.use_ {
+        if u != rules.use_ {
+            return Err(Error::InvalidKey("use does not match the key type"));
+        }
+    }
+    let owner = if rules.source {
+        if jwk.consumer.is_some() {
+            return Err(Error::InvalidKey("a source key has no consumer member"));
+        }
+        jwk.source
+            .ok_or(Error::InvalidKey("missing source member"))?
+    } else {
+        if jwk.source.is_some() {
+            return Err(Error::InvalidKey("a recipient key has no source member"));
+        }
+        jwk.consumer
+            .ok_or(Error::InvalidKey("missing consumer member"))?
+    };
+    check_identifier(&owner, "identifier").map_err(|_| Error::InvalidKey("invalid identifier"))?;
+    let x = b64_decode_fixed::<KEY_LEN>(&jwk.x, "x")
+        .map_err(|_| Error::InvalidKey("x is not 32 bytes of canonical base64url"))?;
+    if let Some(kid) = &jwk.kid {
+        if kid.as_str() != KeyId::thumbprint(rules.crv, &x).as_str() {
+            return Err(Error::InvalidKey(
+                "kid is not the key's RFC 7638 thumbprint",
+            ));
+        }
+    }
+    let d = match (&jwk.d, rules.secret) {
+        (Some(d), true) => Some(Zeroizing::new(
+            b64_decode_fixed::<KEY_LEN>(d, "d")
+                .map_err(|_| Error::InvalidKey("d is not 32 bytes of canonical base64url"))?,
+        )),
+        (None, true) => return Err(Error::InvalidKey("secret key expected, d missing")),
+        (Some(_), false) => {
+            return Err(Error::InvalidKey(
+                "public key expected, but the JWK holds a secret (d)",
+            ))
+        }
+        (None, false) => None,
+    };
+    Ok(ParsedJwk { owner, x, d })
+}
+
+fn write_jwk(jwk: &Jwk) -> String {
+    // Serializing a struct of strings cannot fail.
+    serde_json::to_string_pretty(jwk).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+// Signing (source) keys
+// ---------------------------------------------------------------------------------------
+
+/// A source's Ed25519 signing key. Secret: zeroized on drop, redacted in `Debug`.
+pub struct SigningKey {
+    seed: Zeroizing<[u8; KEY_LEN]>,
+    pair: Ed25519Pair,
+    public: VerifyingKey,
+}
+
+impl SigningKey {
+    /// Generates a new signing key for `source` from the system's CSPRNG.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `source` is not a valid identifier; [`Error::Rng`].
+    pub fn generate(source: &str) -> Result<Self> {
+        check_identifier(source, "source id")?;
+        let mut seed = Zeroizing::new([0u8; KEY_LEN]);
+        crypto::fill_random(seed.as_mut())?;
+        Self::from_seed(source, seed, None)
+    }
+
+    fn from_seed(
+        source: &str,
+        seed: Zeroizing<[u8; KEY_LEN]>,
+        expected_public: Option<&[u8; KEY_LEN]>,
+    ) -> Result<Self> {
+        let pair = Ed25519Pair::from_seed(&seed, expected_public.map(|p| p.as_slice()))?;
+        let public = VerifyingKey::from_parts(source.to_owned(), pair.public_key());
+        Ok(Self { seed, pair, public })
+    }
+
+    /// Loads a signing key from a secret Ed25519 OKP JWK (with `d`, `x` and `source`).
+    /// The public half `x` must match the secret `d`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] naming what is wrong with the JWK.
+    pub fn from_jwk(jwk: &str) -> Result<Self> {
+        let p = parse_jwk(
+            jwk,
+            &JwkRules {
+                crv: ED25519,
+                alg: Some("EdDSA"),
+                use_: "sig",
+                source: true,
+                secret: true,
+            },
+        )?;
+        let seed = p.d.ok_or(Error::InvalidKey("d missing"))?;
+        Self::from_seed(&p.owner, seed, Some(&p.x))
+    }
+
+    /// Exports the secret key as a JWK. The result holds the secret: it zeroizes on drop;
+    /// write it only where secrets belong.
+    #[must_use]
+    pub fn to_secret_jwk(&self) -> Zeroizing<String> {
+        let mut jwk = self.public.jwk();
+        jwk.d = Some(Zeroizing::new(b64_encode(self.seed.as_ref())));
+        Zeroizing::new(write_jwk(&jwk))
+    }
+
+    /// The matching public key, to give to consumers.
+    #[must_use]
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.public
+    }
+
+    /// The source this key signs for.
+    #[must_use]
+    pub fn source(&self) -> &str {
+        &self.public.source
+    }
+
+    /// The key id (the thumbprint of the public key).
+    #[must_use]
+    pub fn key_id(&self) -> &KeyId {
+        &self.public.kid
+    }
+
+    pub(crate) fn sign(&self, msg: &[u8]) -> [u8; crypto::SIGNATURE_LEN] {
+        self.pair.sign(msg)
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("source", &self.public.source)
+            .field("kid", &self.public.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A source's Ed25519 verifying (public) key, as a consumer trusts it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifyingKey {
+    source: String,
+    bytes: [u8; KEY_LEN],
+    kid: KeyId,
+}
+
+impl VerifyingKey {
+    fn from_parts(source: String, bytes: [u8; KEY_LEN]) -> Self {
+        let kid = KeyId::thumbprint(ED25519, &bytes);
+        Self { source, bytes, kid }
+    }
+
+    /// Loads a verifying key from a public Ed25519 OKP JWK (with `x` and `source`, no `d`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] naming what is wrong with the JWK.
+    pub fn from_jwk(jwk: &str) -> Result<Self> {
+        let p = parse_jwk(
+            jwk,
+            &JwkRules {
+                crv: ED25519,
+                alg: Some("EdDSA"),
+                use_: "sig",
+                source: true,
+                secret: false,
+            },
+        )?;
+        Ok(Self::from_parts(p.owner, p.x))
+    }
+
+    fn jwk(&self) -> Jwk {
+        Jwk {
+            kty: "OKP".into(),
+            crv: ED25519.into(),
+            alg: Some("EdDSA".into()),
+            use_: Some("sig".into()),
+            kid: Some(self.kid.0.clone()),
+            source: Some(self.source.clone()),
+            x: b64_encode(&self.bytes),
+            ..Jwk::default()
+        }
+    }
+
+    /// Exports the key as a public JWK.
+    #[must_use]
+    pub fn to_jwk(&self) -> String {
+        write_jwk(&self.jwk())
+    }
+
+    /// The source this key verifies for.
+    #[must_use]
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The key id.
+    #[must_use]
+    pub fn key_id(&self) -> &KeyId {
+        &self.kid
+    }
+
+    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        crypto::ed25519_verify(&self.bytes, msg, sig)
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("source", &self.source)
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Recipient (consumer) keys
+// ---------------------------------------------------------------------------------------
+
+/// A consumer's X25519 recipient secret key. Zeroized on drop, redacted in `Debug`.
+pub struct RecipientSecretKey {
+    secret: X25519Secret,
+    public: RecipientPublicKey,
+}
+
+impl RecipientSecretKey {
+    /// Generates a new recipient key for `consumer`.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `consumer` is not a valid identifier; [`Error::Rng`].
+    pub fn generate(consumer: &str) -> Result<Self> {
+        check_identifier(consumer, "consumer id")?;
+        let secret = X25519Secret::generate()?;
+        Self::from_secret(consumer, secret, None)
+    }
+
+    fn from_secret(
+        consumer: &str,
+        secret: X25519Secret,
+        expected_public: Option<&[u8; KEY_LEN]>,
+    ) -> Result<Self> {
+        let bytes = secret.public_key();
+        if let Some(expected) = expected_public {
+            if !crypto::ct_eq(expected, &bytes) {
+                return Err(Error::InvalidKey(
+                    "X25519 public key does not match the secret",
+                ));
+            }
+        }
+        let public = RecipientPublicKey::from_parts(consumer.to_owned(), bytes)?;
+        Ok(Self { secret, public })
+    }
+
+    /// Loads a recipient secret key from an X25519 OKP JWK (with `d`, `x` and `consumer`).
+    /// The public half `x` must match the secret `d`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] naming what is wrong with the JWK.
+    pub fn from_jwk(jwk: &str) -> Result<Self> {
+        let p = parse_jwk(
+            jwk,
+            &JwkRules {
+                crv: X25519,
+                alg: None,
+                use_: "enc",
+                source: false,
+                secret: true,
+            },
+        )?;
+        let d = p.d.ok_or(Error::InvalidKey("d missing"))?;
+        Self::from_secret(&p.owner, X25519Secret::from_bytes(&d), Some(&p.x))
+    }
+
+    /// Exports the secret key as a JWK. The result holds the secret and zeroizes on drop.
+    #[must_use]
+    pub fn to_secret_jwk(&self) -> Zeroizing<String> {
+        let mut jwk = self.public.jwk();
+        let d = self.secret.to_bytes();
+        jwk.d = Some(Zeroizing::new(b64_encode(d.as_ref())));
+        Zeroizing::new(write_jwk(&jwk))
+    }
+
+    /// The matching public key, to give to producers.
+    #[must_use]
+    pub fn public_key(&self) -> &RecipientPublicKey {
+        &self.public
+    }
+
+    /// The consumer this key belongs to.
+    #[must_use]
+    pub fn consumer(&self) -> &str {
+        &self.public.consumer
+    }
+
+    /// The key id.
+    #[must_use]
+    pub fn key_id(&self) -> &KeyId {
+        &self.public.kid
+    }
+
+    pub(crate) fn secret(&self) -> &X25519Secret {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for RecipientSecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecipientSecretKey")
+            .field("consumer", &self.public.consumer)
+            .field("kid", &self.public.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A consumer's X25519 recipient public key, as a producer seals to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecipientPublicKey {
+    consumer: String,
+    bytes: [u8; KEY_LEN],
+    kid: KeyId,
+}
+
+impl RecipientPublicKey {
+    fn from_parts(consumer: String, bytes: [u8; KEY_LEN]) -> Result<Self> {
+        if crypto::x25519_is_low_order(&bytes) {
+            return Err(Error::InvalidKey("X25519 public key of small order"));
+        }
+        let kid = KeyId::thumbprint(X25519, &bytes);
+        Ok(Self {
+            consumer,
+            bytes,
+            kid,
+        })
+    }
+
+    /// Loads a recipient public key from an X25519 OKP JWK (with `x` and `consumer`, no `d`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] naming what is wrong, including a point of small order.
+    pub fn from_jwk(jwk: &str) -> Result<Self> {
+        let p = parse_jwk(
+            jwk,
+            &JwkRules {
+                crv: X25519,
+                alg: None,
+                use_: "enc",
+                source: false,
+                secret: false,
+            },
+        )?;
+        Self::from_parts(p.owner, p.x)
+    }
+
+    fn jwk(&self) -> Jwk {
+        Jwk {
+            kty: "OKP".into(),
+            crv: X25519.into(),
+            use_: Some("enc".into()),
+            kid: Some(self.kid.0.clone()),
+            consumer: Some(self.consumer.clone()),
+            x: b64_encode(&self.bytes),
+            ..Jwk::default()
+        }
+    }
+
+    /// Exports the key as a public JWK.
+    #[must_use]
+    pub fn to_jwk(&self) -> String {
+        write_jwk(&self.jwk())
+    }
+
+    /// The consumer this key belongs to.
+    #[must_use]
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    /// The key id.
+    #[must_use]
+    pub fn key_id(&self) -> &KeyId {
+        &self.kid
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for RecipientPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecipientPublicKey")
+            .field("consumer", &self.consumer)
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8037_thumbprint_example() {
+        // RFC 8037 Appendix A.3: thumbprint of the Ed25519 example key.
+        let x = b64_decode_fixed::<32>("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "x").unwrap();
+        assert_eq!(
+            KeyId::thumbprint(ED25519, &x).as_str(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn rfc8037_signing_example_loads() {
+        // RFC 8037 Appendix A.1 secret key, with our source member added.
+        let jwk = r#"{"kty":"OKP","crv":"Ed25519","source":"s1",
+            "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+            "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        let k = SigningKey::from_jwk(jwk).unwrap();
+        assert_eq!(
+            k.key_id().as_str(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+        // RFC 8037 A.4: signature over "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc".
+        let sig = k.sign(b"eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc");
+        assert_eq!(
+            b64_encode(&sig),
+            "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg"
+        );
+        // Wrong public half.
+        let bad = jwk.replace("11qYAYKx", "21qYAYKx");
+        assert!(matches!(
+            SigningKey::from_jwk(&bad),
+            Err(Error::InvalidKey(_))
+        ));
+    }
+
+    #[test]
+    fn jwk_round_trips_and_debug_is_redacted() {
+        let sk = SigningKey::generate("orders").unwrap();
+        let again = SigningKey::from_jwk(&sk.to_secret_jwk()).unwrap();
+        assert_eq!(again.verifying_key(), sk.verifying_key());
+        let vk = VerifyingKey::from_jwk(&sk.verifying_key().to_jwk()).unwrap();
+        assert_eq!(&vk, sk.verifying_key());
+        let d = b64_encode(sk.seed.as_ref());
+        assert!(!format!("{sk:?}").contains(&d));
+
+        let rk = RecipientSecretKey::generate("billing").unwrap();
+        let again = RecipientSecretKey::from_jwk(&rk.to_secret_jwk()).unwrap();
+        assert_eq!(again.public_key(), rk.public_key());
+        let pk = RecipientPublicKey::from_jwk(&rk.public_key().to_jwk()).unwrap();
+        assert_eq!(&pk, rk.public_key());
+        let d = b64_encode(rk.secret.to_bytes().as_ref());
+        assert!(!format!("{rk:?}").contains(&d));
+    }
+
+    #[test]
+    fn key_kinds_do_not_cross() {
+        let sk = SigningKey::generate("orders").unwrap();
+        let rk = RecipientSecretKey::generate("billing").unwrap();
+        assert!(matches!(
+            RecipientPublicKey::from_jwk(&sk.verifying_key().to_jwk()),
+            Err(Error::InvalidKey(_))
+        ));
+        assert!(matches!(
+            VerifyingKey::from_jwk(&rk.public_key().to_jwk()),
+            Err(Error::InvalidKey(_))
+        ));
+        // A secret JWK is not accepted where a public one is expected, and vice versa.
+        assert!(matches!(
+            VerifyingKey::from_jwk(&sk.to_secret_jwk()),
+            Err(Error::InvalidKey(_))
+        ));
+        assert!(matches!(
+            SigningKey::from_jwk(&sk.verifying_key().to_jwk()),
+            Err(Error::InvalidKey(_))
+        ));
+    }
+
+    #[test]
+    fn kid_must_be_the_thumbprint() {
+        let sk = SigningKey::generate("orders").unwrap();
+        let jwk = sk.verifying_key().to_jwk();
+        let forged = jwk.replace(sk.key_id().as_str(), "some-other-kid");
+        assert!(matches!(
+            VerifyingKey::from_jwk(&forged),
+            Err(Error::InvalidKey(_))
+        ));
+    }
+
+    #[test]
+    fn small_order_recipient_keys_are_rejected() {
+        // 0, 1 and a point of order 8 (from the list in RFC 7748 discussions / Wycheproof).
+        let points = [
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "4Ot6fDtBuK4WVuP68Z_EatoJjeucMrH9hmIFFl9JuAA",
+        ];
+        for x in points {
+            let jwk = format!(r#"{{"kty":"OKP","crv":"X25519","consumer":"c","x":"{x}"}}"#);
+            assert!(
+                matches!(
+                    RecipientPublicKey::from_jwk(&jwk),
+                    Err(Error::InvalidKey("X25519 public key of small order"))
+                ),
+                "{x}"
+            );
+        }
+    }
+}

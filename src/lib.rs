@@ -1,0 +1,126 @@
+//! # eventseal
+//!
+//! Signed, per-consumer encrypted event envelopes.
+//!
+//! A producer **seals** an event: the payload is encrypted under a fresh content key
+//! (AES-256-GCM), the content key is wrapped to each named consumer with HPKE (RFC 9180,
+//! X25519 / HKDF-SHA256 / AES-256-GCM), a key commitment is put in the header, and the
+//! producer's long-term Ed25519 key signs the header and ciphertext.
+//!
+//! A consumer **opens** it, in this order: parse with limits → find the trusted key by
+//! (source, key id) → verify the signature over the exact received bytes → check that it is a
+//! recipient → check freshness → claim the envelope id in a replay store → unwrap its content
+//! key → check the commitment → decrypt. Nothing is decrypted before the replay claim.
+//!
+//! The wire format is specified in `docs/FORMAT.md`; the attacks it stops, and where, in
+//! `docs/THREAT_MODEL.md`.
+//!
+//! ## One call each
+//!
+//! ```
+//! use std::time::Duration;
+//! use eventseal::{open, seal, MemoryReplayStore, RecipientSecretKey, SigningKey, SystemClock, TrustStore};
+//!
+//! # fn main() -> Result<(), eventseal::Error> {
+//! // Producer "orders" and consumer "billing" each generate keys once and exchange public halves.
+//! let orders = SigningKey::generate("orders")?;
+//! let billing = RecipientSecretKey::generate("billing")?;
+//!
+//! // Producer: seal to billing, valid for five minutes.
+//! let envelope = seal(&orders, "order.created", br#"{"order":42}"#,
+//!                     &[billing.public_key()], Duration::from_secs(300))?;
+//!
+//! // Consumer: trusts the orders source's verifying key; remembers what it opened.
+//! let trust = TrustStore::new().with(orders.verifying_key().clone());
+//! let store = MemoryReplayStore::default();
+//! let keys = [billing];
+//! let opened = open(envelope.as_bytes(), &keys, &trust, &SystemClock, &store)?;
+//! assert_eq!(opened.payload(), br#"{"order":42}"#);
+//! assert_eq!(opened.header().source(), "orders");
+//!
+//! // The same envelope again is a replay.
+//! let again = open(envelope.as_bytes(), &keys, &trust, &SystemClock, &store);
+//! assert_eq!(again.unwrap_err().kind(), eventseal::ErrorKind::Replayed);
+//! # Ok(()) }
+//! ```
+//!
+//! ## The staged API
+//!
+//! Each stage is a type; only a claimed envelope can be decrypted.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use eventseal::{Freshness, Limits, Sealer, SqliteReplayStore, FixedClock, Clock,
+//!                 RecipientSecretKey, SigningKey, TrustStore, UntrustedEnvelope};
+//!
+//! # fn main() -> Result<(), eventseal::Error> {
+//! let clock = Arc::new(FixedClock::new(1_700_000_000));
+//! let sealer = Sealer::new(SigningKey::generate("orders")?)
+//!     .with_clock(clock.clone())
+//!     .with_content_type("application/json");
+//! let audit = RecipientSecretKey::generate("audit")?;
+//! let envelope = sealer.seal("order.created", b"{}", &[audit.public_key()])?;
+//!
+//! let trust = TrustStore::new().with(sealer.key().verifying_key().clone());
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = SqliteReplayStore::open(dir.path().join("replay.db"), clock.now())?;
+//! let keys = [audit];
+//!
+//! let untrusted = UntrustedEnvelope::parse(envelope.as_bytes(), &Limits::default())?;
+//! println!("claims to be from {}", untrusted.untrusted_header().source());
+//! let verified = untrusted.verify(&trust)?;          // signature, by (source, key id)
+//! let addressed = verified.address(&keys)?;          // am I a recipient?
+//! let fresh = addressed.check_freshness(&Freshness::default(), clock.now())?;
+//! let claimed = fresh.claim(&store)?;                // atomic insert-if-absent
+//! let opened = claimed.decrypt()?;                   // unwrap, commitment, AES-GCM
+//! assert_eq!(opened.header().event_type(), "order.created");
+//! # Ok(()) }
+//! ```
+//!
+//! ## Errors
+//!
+//! Every failure is an [`Error`] with a stable [`ErrorKind`] (`malformed`, `too-large`,
+//! `unknown-key`, `bad-signature`, `not-a-recipient`, `expired`, `replayed`,
+//! `decrypt-failed`, `store-unavailable`, …). Cryptographic failures carry no detail.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, unused_must_use)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+mod content;
+mod crypto;
+mod encoding;
+pub mod envelope;
+pub mod error;
+mod hpke;
+pub mod keys;
+pub mod open;
+pub mod replay;
+pub mod seal;
+pub mod time;
+pub mod trust;
+
+pub use envelope::{Header, Limits, Recipient, UntrustedEnvelope, FORMAT_VERSION};
+pub use error::{Error, ErrorKind, Result};
+pub use keys::{KeyId, RecipientPublicKey, RecipientSecretKey, SigningKey, VerifyingKey};
+pub use open::{
+    open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,
+};
+pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore, SqliteReplayStore};
+pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
+pub use time::{Clock, FixedClock, Freshness, SystemClock};
+pub use trust::TrustStore;

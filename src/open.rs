@@ -1,0 +1,402 @@
+//! The consumer side: a pipeline whose stages are types.
+//!
+//! ```text
+//! bytes ──parse──▶ UntrustedEnvelope ──verify(trust)──▶ VerifiedEnvelope
+//!       ──address(my keys)──▶ AddressedEnvelope ──check_freshness(now)──▶ FreshEnvelope
+//!       ──claim(replay store)──▶ ClaimedEnvelope ──decrypt()──▶ Opened
+//! ```
+//!
+//! Each stage consumes the previous one, and only [`ClaimedEnvelope`] has `decrypt`: code that
+//! decrypts an unverified, unaddressed, stale or unclaimed envelope does not compile.
+//!
+//! ```compile_fail
+//! # fn f(e: eventseal::UntrustedEnvelope) {
+//! e.decrypt(); // no such method: verify, address, check freshness and claim first
+//! # }
+//! ```
+//!
+//! ```compile_fail
+//! # fn f(e: eventseal::VerifiedEnvelope) {
+//! e.decrypt(); // still no: the replay claim comes before decryption
+//! # }
+//! ```
+//!
+//! [`Opener::open`] and [`open`] run the whole pipeline in one call.
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::content::ContentKey;
+use crate::envelope::{payload_aad, signed_message, Header, Limits, UntrustedEnvelope};
+use crate::envelope::{CONTENT_KEY_LEN, WRAPPED_KEY_LEN};
+use crate::error::{Error, Result};
+use crate::hpke;
+use crate::keys::RecipientSecretKey;
+use crate::replay::{Claim, ReplayKey, ReplayStore};
+use crate::time::{Clock, Freshness, SystemClock};
+use crate::trust::TrustStore;
+
+impl UntrustedEnvelope {
+    /// Finds the trusted key for the envelope's (source, key id) and verifies the signature
+    /// over the exact received header and ciphertext bytes.
+    ///
+    /// # Errors
+    /// [`Error::UnknownKey`] if no trusted key matches; [`Error::BadSignature`].
+    pub fn verify(self, trust: &TrustStore) -> Result<VerifiedEnvelope> {
+        let key = trust
+            .find(&self.header.source, &self.header.key_id)
+            .ok_or(Error::UnknownKey)?;
+        let msg = signed_message(&self.header_bytes, &self.ciphertext);
+        if !key.verify(&msg, &self.signature) {
+            return Err(Error::BadSignature);
+        }
+        Ok(VerifiedEnvelope { env: self })
+    }
+}
+
+/// An envelope whose signature verified under a trusted key of the source it names.
+#[derive(Debug)]
+pub struct VerifiedEnvelope {
+    env: UntrustedEnvelope,
+}
+
+impl VerifiedEnvelope {
+    /// The verified header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.env.header
+    }
+
+    /// Policy: finds this consumer's entry among the signed recipients, matching on
+    /// (consumer id, key id) against the consumer's keys (several during key rotation).
+    ///
+    /// # Errors
+    /// [`Error::NotARecipient`].
+    pub fn address(self, keys: &[RecipientSecretKey]) -> Result<AddressedEnvelope<'_>> {
+        for (index, r) in self.env.header.recipients.iter().enumerate() {
+            if let Some(key) = keys
+                .iter()
+                .find(|k| k.consumer() == r.consumer && k.key_id().as_str() == r.key_id)
+            {
+                return Ok(AddressedEnvelope {
+                    env: self.env,
+                    key,
+                    index,
+                });
+            }
+        }
+        Err(Error::NotARecipient)
+    }
+}
+
+/// A verified envelope addressed to one of this consumer's keys.
+#[derive(Debug)]
+pub struct AddressedEnvelope<'k> {
+    env: UntrustedEnvelope,
+    key: &'k RecipientSecretKey,
+    index: usize,
+}
+
+impl<'k> AddressedEnvelope<'k> {
+    /// The verified header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.env.header
+    }
+
+    /// Checks the signed validity window at `now` (see [`Freshness`]).
+    ///
+    /// # Errors
+    /// [`Error::LifetimeTooLong`], [`Error::NotYetValid`] or [`Error::Expired`].
+    pub fn check_freshness(self, freshness: &Freshness, now: i64) -> Result<FreshEnvelope<'k>> {
+        freshness.check(&self.env.header, now)?;
+        let replay_expiry = freshness.replay_expiry(&self.env.header);
+        Ok(FreshEnvelope {
+            inner: self,
+            replay_expiry,
+            now,
+        })
+    }
+}
+
+/// A verified, addressed envelope inside its validity window, not yet claimed.
+#[derive(Debug)]
+pub struct FreshEnvelope<'k> {
+    inner: AddressedEnvelope<'k>,
+    replay_expiry: i64,
+    now: i64,
+}
+
+impl<'k> FreshEnvelope<'k> {
+    /// The verified header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.inner.env.header
+    }
+
+    /// Claims (consumer, source, envelope id) in `store`, atomically, until the envelope can
+    /// no longer be fresh.
+    ///
+    /// # Errors
+    /// [`Error::Replayed`] if already claimed; [`Error::StoreUnavailable`] or
+    /// [`Error::StoreFull`] when the store cannot record the claim (fail closed).
+    pub fn claim(self, store: &dyn ReplayStore) -> Result<ClaimedEnvelope<'k>> {
+        let h = &self.inner.env.header;
+        let key = ReplayKey {
+            consumer: self.inner.key.consumer(),
+            source: &h.source,
+            envelope_id: h.id,
+        };
+        match store.claim(&key, self.replay_expiry, self.now)? {
+            Claim::Claimed => Ok(ClaimedEnvelope { inner: self.inner }),
+            Claim::AlreadyClaimed => Err(Error::Replayed),
+        }
+    }
+
+    /// Skips the replay check. **Dangerous**: the same envelope can then be opened any number
+    /// of times within its validity window. For tools that inspect archived traffic, never
+    /// for a consumer that acts on events.
+    #[must_use]
+    pub fn skip_replay_check_dangerous(self) -> ClaimedEnvelope<'k> {
+        ClaimedEnvelope { inner: self.inner }
+    }
+}
+
+/// An envelope that passed every check and whose id is claimed: the only stage that can be
+/// decrypted.
+#[derive(Debug)]
+pub struct ClaimedEnvelope<'k> {
+    inner: AddressedEnvelope<'k>,
+}
+
+impl ClaimedEnvelope<'_> {
+    /// The verified header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.inner.env.header
+    }
+
+    /// Unwraps this consumer's content key (HPKE), checks the key commitment and decrypts
+    /// the payload in place.
+    ///
+    /// # Errors
+    /// [`Error::DecryptFailed`], with no further detail.
+    pub fn decrypt(self) -> Result<Opened> {
+        let AddressedEnvelope { env, key, index } = self.inner;
+        let UntrustedEnvelope {
+            header,
+            header_bytes,
+            mut ciphertext,
+            ..
+        } = env;
+        let r = header.recipients.get(index).ok_or(Error::DecryptFailed)?;
+        let info = header.wrap_info(&r.consumer, &r.key_id);
+        let mut wrapped: Zeroizing<[u8; WRAPPED_KEY_LEN]> = Zeroizing::new(r.wrapped_key);
+        let n = hpke::V1.open(
+            &r.enc,
+            key.secret(),
+            key.public_key().bytes(),
+            &info,
+            b"",
+            wrapped.as_mut(),
+        )?;
+        let cek: [u8; CONTENT_KEY_LEN] = wrapped
+            .get(..n)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(Error::DecryptFailed)?;
+        let content_key = ContentKey::from_bytes(Zeroizing::new(cek));
+        let keys = content_key.derive(&header.id);
+        let len = keys.open(
+            &header.key_commitment,
+            &payload_aad(&header_bytes),
+            &mut ciphertext,
+        )?;
+        ciphertext.truncate(len);
+        Ok(Opened {
+            header,
+            payload: ciphertext,
+        })
+    }
+}
+
+/// An opened envelope: the verified header and the plaintext payload.
+#[derive(Debug)]
+pub struct Opened {
+    header: Header,
+    payload: Vec<u8>,
+}
+
+impl Opened {
+    /// The verified header (source, event type, times, id, …).
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The payload bytes, exactly as sealed.
+    #[must_use]
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The payload, owned.
+    #[must_use]
+    pub fn into_payload(self) -> Vec<u8> {
+        self.payload
+    }
+}
+
+/// Opens an envelope in one call with default limits and freshness rules.
+///
+/// Runs, in order: parse with limits, find the trusted key, verify the signature, check that
+/// one of `keys` is a recipient, check freshness at `clock.now()`, claim the id in `store`,
+/// and only then unwrap and decrypt.
+///
+/// # Errors
+/// Any [`Error`] of the stages above; see [`ErrorKind`](crate::ErrorKind).
+pub fn open(
+    envelope: &[u8],
+    keys: &[RecipientSecretKey],
+    trust: &TrustStore,
+    clock: &dyn Clock,
+    store: &dyn ReplayStore,
+) -> Result<Opened> {
+    run(
+        envelope,
+        keys,
+        trust,
+        &Limits::default(),
+        &Freshness::default(),
+        clock.now(),
+        Some(store),
+    )
+}
+
+fn run(
+    envelope: &[u8],
+    keys: &[RecipientSecretKey],
+    trust: &TrustStore,
+    limits: &Limits,
+    freshness: &Freshness,
+    now: i64,
+    store: Option<&dyn ReplayStore>,
+) -> Result<Opened> {
+    let fresh = UntrustedEnvelope::parse(envelope, limits)?
+        .verify(trust)?
+        .address(keys)?
+        .check_freshness(freshness, now)?;
+    let claimed = match store {
+        Some(store) => fresh.claim(store)?,
+        None => fresh.skip_replay_check_dangerous(),
+    };
+    claimed.decrypt()
+}
+
+/// A consumer's configured opener: its recipient keys (parsed once), trusted sources, limits,
+/// freshness rules, clock and replay store. `Send + Sync`: share one per service.
+pub struct Opener {
+    keys: Vec<RecipientSecretKey>,
+    trust: TrustStore,
+    limits: Limits,
+    freshness: Freshness,
+    clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn ReplayStore>>,
+}
+
+impl std::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opener")
+            .field("keys", &self.keys)
+            .field("trust", &self.trust)
+            .field("limits", &self.limits)
+            .field("freshness", &self.freshness)
+            .field("replay_check", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Opener {
+    /// An opener that claims every envelope in `store` before decrypting it.
+    #[must_use]
+    pub fn new(
+        keys: Vec<RecipientSecretKey>,
+        trust: TrustStore,
+        store: Arc<dyn ReplayStore>,
+    ) -> Self {
+        Self {
+            keys,
+            trust,
+            limits: Limits::default(),
+            freshness: Freshness::default(),
+            clock: Arc::new(SystemClock),
+            store: Some(store),
+        }
+    }
+
+    /// An opener with **no replay protection**: an envelope opens any number of times
+    /// within its validity window. Only for inspecting archived traffic.
+    #[must_use]
+    pub fn new_without_replay_check_dangerous(
+        keys: Vec<RecipientSecretKey>,
+        trust: TrustStore,
+    ) -> Self {
+        Self {
+            keys,
+            trust,
+            limits: Limits::default(),
+            freshness: Freshness::default(),
+            clock: Arc::new(SystemClock),
+            store: None,
+        }
+    }
+
+    /// Uses `clock` for freshness checks and replay-store expiry.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the parsing limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the freshness rules.
+    #[must_use]
+    pub fn with_freshness(mut self, freshness: Freshness) -> Self {
+        self.freshness = freshness;
+        self
+    }
+
+    /// Runs the whole pipeline on one envelope (see [`open`]).
+    ///
+    /// # Errors
+    /// Any [`Error`] of the pipeline's stages.
+    pub fn open(&self, envelope: &[u8]) -> Result<Opened> {
+        run(
+            envelope,
+            &self.keys,
+            &self.trust,
+            &self.limits,
+            &self.freshness,
+            self.clock.now(),
+            self.store.as_deref(),
+        )
+    }
+
+    /// The trust store.
+    #[must_use]
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// The consumer's recipient keys.
+    #[must_use]
+    pub fn keys(&self) -> &[RecipientSecretKey] {
+        &self.keys
+    }
+}

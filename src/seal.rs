@@ -1,0 +1,280 @@
+//! The producer side: sign an event with the source's key and encrypt it so that only the
+//! named consumers can read it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::content::ContentKey;
+use crate::crypto::TAG_LEN;
+use crate::encoding::check_label;
+use crate::envelope::{
+    envelope_len, payload_aad, signed_message, write_envelope, Header, Limits, Recipient,
+    MAX_CONTENT_TYPE_LEN, MAX_EVENT_TYPE_LEN, WRAPPED_KEY_LEN,
+};
+use crate::error::{Error, Result};
+use crate::hpke;
+use crate::keys::{RecipientPublicKey, SigningKey};
+use crate::time::{Clock, SystemClock};
+
+/// Default time-to-live of a sealed envelope: one hour.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+/// Default content type of a payload.
+pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// A sealed envelope: the JSON text to send (for example as an EventBridge `detail`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedEnvelope {
+    json: String,
+    id: Uuid,
+}
+
+impl SealedEnvelope {
+    /// The envelope JSON.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.json
+    }
+
+    /// The envelope JSON as bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.json.as_bytes()
+    }
+
+    /// The envelope JSON, owned.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.json
+    }
+
+    /// The envelope id.
+    #[must_use]
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+/// Seals one event with the system clock and default limits: the one-call API.
+///
+/// # Errors
+/// See [`Sealer::seal`].
+pub fn seal(
+    key: &SigningKey,
+    event_type: &str,
+    payload: &[u8],
+    recipients: &[&RecipientPublicKey],
+    ttl: Duration,
+) -> Result<SealedEnvelope> {
+    let options = SealOptions {
+        ttl,
+        ..SealOptions::default()
+    };
+    seal_impl(key, &SystemClock, &options, event_type, payload, recipients)
+}
+
+/// Settings of a [`Sealer`] that are not the key or the clock.
+#[derive(Clone, Debug)]
+struct SealOptions {
+    limits: Limits,
+    ttl: Duration,
+    content_type: String,
+}
+
+impl Default for SealOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            ttl: DEFAULT_TTL,
+            content_type: DEFAULT_CONTENT_TYPE.to_owned(),
+        }
+    }
+}
+
+/// A producer's configured sealer. Owns its parsed signing key (parse keys once, not per
+/// event); `Send + Sync`, so one sealer can serve a whole service behind an `Arc`.
+pub struct Sealer {
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    options: SealOptions,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer")
+            .field("key", &self.key)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sealer {
+    /// A sealer signing with `key`, with the system clock, default limits, a one-hour
+    /// time-to-live and content type `application/octet-stream`.
+    #[must_use]
+    pub fn new(key: SigningKey) -> Self {
+        Self {
+            key,
+            clock: Arc::new(SystemClock),
+            options: SealOptions::default(),
+        }
+    }
+
+    /// The signing key.
+    #[must_use]
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Uses `clock` for issued-at.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Refuses to produce envelopes beyond `limits` (the consumers' limits should match).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.options.limits = limits;
+        self
+    }
+
+    /// Sets the time-to-live (expires-at = issued-at + ttl, whole seconds).
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.options.ttl = ttl;
+        self
+    }
+
+    /// Sets the payload's content type (printable ASCII, at most 128 bytes).
+    #[must_use]
+    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.options.content_type = content_type.into();
+        self
+    }
+
+    /// Seals `payload` as an event of `event_type` to `recipients`.
+    ///
+    /// A fresh random content key encrypts the payload (AES-256-GCM); it is wrapped to each
+    /// recipient with HPKE, committed to in the header, and the source signs the header and
+    /// ciphertext. The result is checked against the limits before anything is encrypted.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidInput`]: no recipients, a recipient listed twice, a time-to-live of
+    ///   zero or one that overflows, or a bad event/content type.
+    /// - [`Error::TooLarge`]: the envelope would exceed the limits (recipients, header,
+    ///   whole envelope).
+    /// - [`Error::Rng`].
+    pub fn seal(
+        &self,
+        event_type: &str,
+        payload: &[u8],
+        recipients: &[&RecipientPublicKey],
+    ) -> Result<SealedEnvelope> {
+        seal_impl(
+            &self.key,
+            self.clock.as_ref(),
+            &self.options,
+            event_type,
+            payload,
+            recipients,
+        )
+    }
+}
+
+fn seal_impl(
+    key: &SigningKey,
+    clock: &dyn Clock,
+    options: &SealOptions,
+    event_type: &str,
+    payload: &[u8],
+    recipients: &[&RecipientPublicKey],
+) -> Result<SealedEnvelope> {
+    check_label(event_type, MAX_EVENT_TYPE_LEN, "event type")
+        .map_err(|_| Error::InvalidInput("event type: 1-256 printable ASCII characters"))?;
+    check_label(&options.content_type, MAX_CONTENT_TYPE_LEN, "content type")
+        .map_err(|_| Error::InvalidInput("content type: 1-128 printable ASCII characters"))?;
+    if recipients.is_empty() {
+        return Err(Error::InvalidInput("at least one recipient is required"));
+    }
+    if recipients.len() > options.limits.max_recipients {
+        return Err(Error::too_large(
+            "recipients",
+            options.limits.max_recipients,
+            recipients.len(),
+        ));
+    }
+    let ttl = i64::try_from(options.ttl.as_secs())
+        .ok()
+        .filter(|t| *t > 0)
+        .ok_or(Error::InvalidInput(
+            "time-to-live must be at least one second",
+        ))?;
+    let issued_at = clock.now();
+    let expires_at = issued_at
+        .checked_add(ttl)
+        .ok_or(Error::InvalidInput("time-to-live overflows"))?;
+
+    let id = Uuid::now_v7();
+    let mut header = Header {
+        id,
+        source: key.source().to_owned(),
+        key_id: key.key_id().as_str().to_owned(),
+        event_type: event_type.to_owned(),
+        content_type: options.content_type.clone(),
+        issued_at,
+        expires_at,
+        recipients: Vec::with_capacity(recipients.len()),
+        key_commitment: [0u8; 32],
+    };
+    let content_key = ContentKey::generate()?;
+    let payload_keys = content_key.derive(&id);
+    header.key_commitment = payload_keys.commitment;
+
+    for r in recipients {
+        let info = header.wrap_info(r.consumer(), r.key_id().as_str());
+        let (enc, wrapped) = hpke::V1.seal(r.bytes(), &info, b"", content_key.as_bytes())?;
+        let wrapped_key: [u8; WRAPPED_KEY_LEN] = wrapped
+            .try_into()
+            .map_err(|_| Error::InvalidInput("wrapped key length"))?;
+        header.recipients.push(Recipient {
+            consumer: r.consumer().to_owned(),
+            key_id: r.key_id().as_str().to_owned(),
+            enc,
+            wrapped_key,
+        });
+    }
+    header.check_structure().map_err(|e| match e {
+        Error::Malformed("duplicate recipient") => {
+            Error::InvalidInput("a recipient key is listed twice")
+        }
+        other => other,
+    })?;
+    let header_bytes = header.to_json()?;
+    if header_bytes.len() > options.limits.max_header_bytes {
+        return Err(Error::too_large(
+            "header bytes",
+            options.limits.max_header_bytes,
+            header_bytes.len(),
+        ));
+    }
+    let total = envelope_len(header_bytes.len(), payload.len().saturating_add(TAG_LEN));
+    if total > options.limits.max_envelope_bytes {
+        return Err(Error::too_large(
+            "envelope bytes",
+            options.limits.max_envelope_bytes,
+            total,
+        ));
+    }
+
+    let mut ciphertext = Vec::with_capacity(payload.len() + TAG_LEN);
+    ciphertext.extend_from_slice(payload);
+    payload_keys.seal(&payload_aad(&header_bytes), &mut ciphertext)?;
+    let signature = key.sign(&signed_message(&header_bytes, &ciphertext));
+    Ok(SealedEnvelope {
+        json: write_envelope(&header_bytes, &ciphertext, &signature),
+        id,
+    })
+}
