@@ -30,14 +30,14 @@ pub(crate) fn b64_decode_fixed<const N: usize>(text: &str, what: &'static str) -
     v.try_into().map_err(|_| Error::Malformed(what))
 }
 
-/// Length of the unpadded base64 encoding of `n` bytes.
+/// Length of the unpadded base64 encoding of `n` bytes (saturating, so an operator's
+/// `usize::MAX` limit cannot overflow).
 pub(crate) const fn encoded_len(n: usize) -> usize {
-    (n / 3) * 4
-        + match n % 3 {
-            0 => 0,
-            1 => 2,
-            _ => 3,
-        }
+    (n / 3).saturating_mul(4).saturating_add(match n % 3 {
+        0 => 0,
+        1 => 2,
+        _ => 3,
+    })
 }
 
 /// Pre-authentication encoding: `LE64(count) || for each part: LE64(len) || part`.
@@ -106,18 +106,46 @@ pub(crate) fn check_identifier(id: &str, what: &'static str) -> Result<()> {
 }
 
 /// Validates a free-text label (event type, content type): 1 to `max` bytes of printable
-/// ASCII (space allowed inside, as EventBridge detail types use it), no leading or trailing
-/// space.
+/// ASCII except `"` and `\` (which JSON would have to escape), space allowed inside (as
+/// EventBridge detail types use it), no leading or trailing space.
 pub(crate) fn check_label(text: &str, max: usize, what: &'static str) -> Result<()> {
     let ok = !text.is_empty()
         && text.len() <= max
-        && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && text
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
         && !text.starts_with(' ')
         && !text.ends_with(' ');
     if ok {
         Ok(())
     } else {
         Err(Error::Malformed(what))
+    }
+}
+
+/// Deserializes `T` only from a JSON object.
+///
+/// serde's derived struct impls also accept a JSON array of the fields in order
+/// (`["h","c","s"]`); the format allows exactly one shape, so this wrapper asks the
+/// deserializer for a map and hands that map to `T`.
+pub(crate) struct ObjectOnly<T>(pub(crate) T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = ObjectOnly<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
@@ -140,6 +168,7 @@ mod tests {
         for n in 0..100 {
             assert_eq!(encoded_len(n), b64_encode(&vec![0; n]).len());
         }
+        assert_eq!(encoded_len(usize::MAX), usize::MAX);
     }
 
     #[test]
@@ -169,7 +198,7 @@ mod tests {
             assert!(check_identifier(bad, "x").is_err());
         }
         assert!(check_label("EC2 Instance State-change Notification", 256, "x").is_ok());
-        for bad in ["", " a", "a ", "a\tb", "ü"] {
+        for bad in ["", " a", "a ", "a\tb", "ü", "a\"b", "a\\b"] {
             assert!(check_label(bad, 256, "x").is_err());
         }
     }

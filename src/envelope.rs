@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::crypto::{HASH_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 use crate::encoding::{
     b64_decode, b64_decode_fixed, b64_encode, check_identifier, check_json_depth, check_label,
-    encoded_len, pae,
+    encoded_len, pae, ObjectOnly,
 };
 use crate::error::{Error, Result};
 
@@ -196,9 +196,16 @@ struct HeaderJson<'a> {
     content_type: &'a str,
     issued_at: i64,
     expires_at: i64,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "recipients_as_objects")]
     recipients: Vec<RecipientJson<'a>>,
     key_commitment: &'a str,
+}
+
+fn recipients_as_objects<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<RecipientJson<'a>>, D::Error> {
+    let v: Vec<ObjectOnly<RecipientJson<'a>>> = Deserialize::deserialize(d)?;
+    Ok(v.into_iter().map(|o| o.0).collect())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -230,7 +237,10 @@ fn check_key_id(kid: &str) -> Result<()> {
 fn check_envelope_id(text: &str) -> Result<Uuid> {
     // Exactly the lowercase hyphenated form, version 7: one accepted spelling per id.
     let id = Uuid::try_parse(text).map_err(|_| Error::Malformed("envelope id"))?;
-    if id.get_version_num() != 7 || id.hyphenated().to_string() != text {
+    if id.get_version_num() != 7
+        || id.get_variant() != uuid::Variant::RFC4122
+        || id.hyphenated().to_string() != text
+    {
         return Err(Error::Malformed("envelope id"));
     }
     Ok(id)
@@ -241,14 +251,14 @@ impl Header {
     fn parse(bytes: &[u8], limits: &Limits) -> Result<Self> {
         check_json_depth(bytes, limits.max_json_depth)?;
         // The version decides the schema, so read it first on its own.
-        let probe: VersionProbe =
+        let ObjectOnly(probe): ObjectOnly<VersionProbe> =
             serde_json::from_slice(bytes).map_err(|_| Error::Malformed("header JSON"))?;
         match probe.version.as_u64() {
             Some(v) if v == u64::from(FORMAT_VERSION) => {}
             Some(_) => return Err(Error::UnsupportedVersion),
             None => return Err(Error::Malformed("version")),
         }
-        let h: HeaderJson<'_> =
+        let ObjectOnly(h): ObjectOnly<HeaderJson<'_>> =
             serde_json::from_slice(bytes).map_err(|_| Error::Malformed("header fields"))?;
         if h.recipients.len() > limits.max_recipients {
             return Err(Error::too_large(
@@ -438,7 +448,7 @@ impl UntrustedEnvelope {
             ));
         }
         check_json_depth(bytes, limits.max_json_depth)?;
-        let outer: EnvelopeJson<'_> =
+        let ObjectOnly(outer): ObjectOnly<EnvelopeJson<'_>> =
             serde_json::from_slice(bytes).map_err(|_| Error::Malformed("envelope JSON"))?;
         if outer.header.len() > encoded_len(limits.max_header_bytes) {
             return Err(Error::too_large(

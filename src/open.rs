@@ -201,11 +201,12 @@ impl ClaimedEnvelope<'_> {
             b"",
             wrapped.as_mut(),
         )?;
-        let cek: [u8; CONTENT_KEY_LEN] = wrapped
-            .get(..n)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(Error::DecryptFailed)?;
-        let content_key = ContentKey::from_bytes(Zeroizing::new(cek));
+        let mut cek = Zeroizing::new([0u8; CONTENT_KEY_LEN]);
+        match wrapped.get(..n) {
+            Some(k) if k.len() == CONTENT_KEY_LEN => cek.copy_from_slice(k),
+            _ => return Err(Error::DecryptFailed),
+        }
+        let content_key = ContentKey::from_bytes(cek);
         let keys = content_key.derive(&header.id);
         let len = keys.open(
             &header.key_commitment,

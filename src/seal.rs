@@ -159,7 +159,8 @@ impl Sealer {
     ///
     /// A fresh random content key encrypts the payload (AES-256-GCM); it is wrapped to each
     /// recipient with HPKE, committed to in the header, and the source signs the header and
-    /// ciphertext. The result is checked against the limits before anything is encrypted.
+    /// ciphertext. The recipient count is checked before any key is wrapped, and the header
+    /// and envelope sizes before the payload is encrypted or anything is signed.
     ///
     /// # Errors
     /// - [`Error::InvalidInput`]: no recipients, a recipient listed twice, a time-to-live of

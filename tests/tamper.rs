@@ -138,6 +138,12 @@ fn removed_added_or_duplicated_outer_fields_are_rejected() {
     let text = String::from_utf8(env.clone()).unwrap();
     let dup = text.replacen(r#","signature""#, r#","ciphertext":"AAAA","signature""#, 1);
     assert_eq!(kind(opener.open(dup.as_bytes())), ErrorKind::Malformed);
+    // serde would read a struct from an array of its fields; the format allows objects only.
+    let as_array = serde_json::json!([v["header"], v["ciphertext"], v["signature"]]);
+    assert_eq!(
+        kind(opener.open(&serde_json::to_vec(&as_array).unwrap())),
+        ErrorKind::Malformed
+    );
     let dup_header = format!(r#"{{"header":"e30",{}"#, &text[1..]);
     assert_eq!(
         kind(opener.open(dup_header.as_bytes())),
@@ -234,6 +240,23 @@ fn signed_but_invalid_headers_are_rejected() {
         p.set_header_json(&h);
         p.resign(w.orders.key());
         assert_eq!(kind(opener.open(&p.to_envelope())), want, "{name}");
+    }
+}
+
+/// A whole header that is an array (even `[2]`, which would read as version 2) is malformed.
+#[test]
+fn header_must_be_an_object() {
+    let w = World::new();
+    let opener = w.billing_opener();
+    for header in [&b"[2]"[..], b"[1]", b"\"x\"", b"null", b"{}"] {
+        let mut p = Parts::of(&small_envelope(&w));
+        p.header = header.to_vec();
+        p.resign(w.orders.key());
+        assert_eq!(
+            kind(opener.open(&p.to_envelope())),
+            ErrorKind::Malformed,
+            "{header:?}"
+        );
     }
 }
 

@@ -113,8 +113,15 @@ struct OpenArgs {
     /// Longest signed lifetime accepted, in seconds.
     #[arg(long, default_value_t = 48 * 3600, value_name = "SECONDS")]
     max_lifetime: u64,
-    /// Check freshness as of this Unix time instead of now (for archived envelopes).
-    #[arg(long, value_name = "UNIX_SECONDS", allow_negative_numbers = true)]
+    /// Check freshness as of this Unix time instead of now (for archived envelopes). Only
+    /// with --no-replay-check: a replay database must only ever see the real clock, or a
+    /// future --now would purge live entries.
+    #[arg(
+        long,
+        value_name = "UNIX_SECONDS",
+        allow_negative_numbers = true,
+        conflicts_with = "replay_db"
+    )]
     now: Option<i64>,
     /// Read the envelope from FILE instead of stdin.
     #[arg(long, value_name = "FILE")]

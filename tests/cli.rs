@@ -1,0 +1,449 @@
+//! The command-line tool, run as a built binary end to end: the contract of exit codes,
+//! files and messages.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_eventseal"))
+}
+
+fn run(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(args: &[&str], dir: &Path, stdin: &[u8]) -> Vec<u8> {
+    let out = run(args, dir, stdin);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn rejected(args: &[&str], dir: &Path, stdin: &[u8], kind: &str) {
+    let out = run(args, dir, stdin);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("eventseal: rejected: {kind}\n")
+    );
+    assert!(out.stdout.is_empty(), "nothing is written on rejection");
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        &[
+            "keygen",
+            "signing",
+            "--source",
+            "orders",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    ok(
+        &[
+            "keygen",
+            "signing",
+            "--source",
+            "rogue",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    ok(
+        &[
+            "keygen",
+            "recipient",
+            "--consumer",
+            "billing",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    ok(
+        &[
+            "keygen",
+            "recipient",
+            "--consumer",
+            "audit",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    dir
+}
+
+const OPEN_BILLING: &[&str] = &[
+    "open",
+    "--key",
+    "keys/billing.recipient.jwk",
+    "--trust",
+    "keys/orders.verify.jwk",
+];
+
+fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(more).copied().collect()
+}
+
+#[test]
+fn keygen_writes_secret_files_0600_and_refuses_to_overwrite() {
+    let dir = setup();
+    let d = dir.path();
+    for f in [
+        "orders.sign.jwk",
+        "orders.verify.jwk",
+        "billing.recipient.jwk",
+        "billing.recipient.pub.jwk",
+    ] {
+        assert!(d.join("keys").join(f).exists(), "{f}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |f: &str| {
+            std::fs::metadata(d.join("keys").join(f))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("orders.sign.jwk"), 0o600);
+        assert_eq!(mode("billing.recipient.jwk"), 0o600);
+        assert_eq!(mode("orders.verify.jwk"), 0o644);
+    }
+    let pubkey = std::fs::read_to_string(d.join("keys/orders.verify.jwk")).unwrap();
+    assert!(!pubkey.contains("\"d\""));
+    let out = run(
+        &[
+            "keygen",
+            "signing",
+            "--source",
+            "orders",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        &[
+            "keygen",
+            "signing",
+            "--source",
+            "bad source",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn seal_open_inspect_and_replay() {
+    let dir = setup();
+    let d = dir.path();
+    let payload = b"{\"order\":42}\n\x00\xff binary tail";
+    let env = ok(
+        &[
+            "seal",
+            "--key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "order.created",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+            "--to",
+            "keys/audit.recipient.pub.jwk",
+            "--ttl",
+            "600",
+            "--content-type",
+            "application/json",
+        ],
+        d,
+        payload,
+    );
+    std::fs::write(d.join("env.json"), &env).unwrap();
+
+    // inspect: header only, marked unverified.
+    let shown: serde_json::Value =
+        serde_json::from_slice(&ok(&["inspect", "--input", "env.json"], d, b"")).unwrap();
+    assert_eq!(shown["verified"], false);
+    assert_eq!(shown["header"]["source"], "orders");
+    assert_eq!(shown["header"]["event_type"], "order.created");
+    assert_eq!(shown["header"]["recipients"].as_array().unwrap().len(), 2);
+
+    // open from stdin, exact bytes out; the second time it is a replay.
+    let open = with(OPEN_BILLING, &["--replay-db", "replay.db"]);
+    assert_eq!(ok(&open, d, &env), payload);
+    rejected(&open, d, &env, "replayed");
+
+    // audit opens too, into a file, with the verified header written alongside.
+    let out = ok(
+        &[
+            "open",
+            "--key",
+            "keys/audit.recipient.jwk",
+            "--trust",
+            "keys/orders.verify.jwk",
+            "--replay-db",
+            "audit.db",
+            "--input",
+            "env.json",
+            "--output",
+            "payload.bin",
+            "--header-output",
+            "header.json",
+        ],
+        d,
+        b"",
+    );
+    assert!(out.is_empty());
+    assert_eq!(std::fs::read(d.join("payload.bin")).unwrap(), payload);
+    let header: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("header.json")).unwrap()).unwrap();
+    assert_eq!(header["source"], "orders");
+
+    // --no-replay-check opens repeatedly (explicitly waived).
+    let waived = with(OPEN_BILLING, &["--no-replay-check", "--input", "env.json"]);
+    assert_eq!(ok(&waived, d, b""), payload);
+    assert_eq!(ok(&waived, d, b""), payload);
+}
+
+#[test]
+fn rejections_have_kinds_and_exit_3() {
+    let dir = setup();
+    let d = dir.path();
+    let env = ok(
+        &[
+            "seal",
+            "--key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "t",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+            "--ttl",
+            "60",
+        ],
+        d,
+        b"x",
+    );
+    let nrc = with(OPEN_BILLING, &["--no-replay-check"]);
+    rejected(&nrc, d, b"not json", "malformed");
+    rejected(&nrc, d, b"", "malformed");
+    rejected(&["inspect"], d, b"{}", "malformed");
+
+    // Untrusted signer.
+    let rogue = [
+        "open",
+        "--key",
+        "keys/billing.recipient.jwk",
+        "--trust",
+        "keys/rogue.verify.jwk",
+        "--no-replay-check",
+    ];
+    rejected(&rogue, d, &env, "unknown-key");
+    // Not for audit.
+    let audit = [
+        "open",
+        "--key",
+        "keys/audit.recipient.jwk",
+        "--trust",
+        "keys/orders.verify.jwk",
+        "--no-replay-check",
+    ];
+    rejected(&audit, d, &env, "not-a-recipient");
+    // Tampered signature (flip one base64 character of the signature).
+    let text = String::from_utf8(env.clone()).unwrap();
+    let sig_at = text.find("\"signature\":\"").unwrap() + 13;
+    let mut bytes = env.clone();
+    bytes[sig_at] = if bytes[sig_at] == b'A' { b'B' } else { b'A' };
+    rejected(&nrc, d, &bytes, "bad-signature");
+    // Time travel with --now.
+    let now: i64 = chrono::Utc::now().timestamp();
+    let later = (now + 3600).to_string();
+    rejected(&with(&nrc, &["--now", &later]), d, &env, "expired");
+    let earlier = (now - 3600).to_string();
+    rejected(&with(&nrc, &["--now", &earlier]), d, &env, "not-yet-valid");
+    // A skew of 0 and lifetime cap below the ttl.
+    rejected(
+        &with(&nrc, &["--max-lifetime", "59"]),
+        d,
+        &env,
+        "lifetime-too-long",
+    );
+    // Oversized input.
+    let big = vec![b' '; 256 * 1024 + 1];
+    rejected(&nrc, d, &big, "too-large");
+}
+
+#[test]
+fn usage_and_other_failures() {
+    let dir = setup();
+    let d = dir.path();
+    // Usage errors: exit 2.
+    for args in [
+        vec![
+            "open",
+            "--key",
+            "keys/billing.recipient.jwk",
+            "--trust",
+            "keys/orders.verify.jwk",
+        ],
+        vec![
+            "open",
+            "--key",
+            "k",
+            "--trust",
+            "t",
+            "--replay-db",
+            "r",
+            "--no-replay-check",
+        ],
+        vec!["seal", "--key", "keys/orders.sign.jwk", "--type", "t"],
+        vec![
+            "seal",
+            "--key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "t",
+            "--to",
+            "x",
+            "--ttl",
+            "0",
+        ],
+        vec!["frobnicate"],
+        // --now would let a replay database be purged by a future clock.
+        vec![
+            "open",
+            "--key",
+            "k",
+            "--trust",
+            "t",
+            "--replay-db",
+            "r",
+            "--now",
+            "0",
+        ],
+        vec![],
+    ] {
+        assert_eq!(run(&args, d, b"").status.code(), Some(2), "{args:?}");
+    }
+    // Unreadable or wrong key files: exit 1 with a message.
+    let missing = run(
+        &[
+            "seal",
+            "--key",
+            "nope.jwk",
+            "--type",
+            "t",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+        ],
+        d,
+        b"x",
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("eventseal: error: nope.jwk"));
+    // A public key where the secret one belongs (and vice versa).
+    let swapped = run(
+        &[
+            "seal",
+            "--key",
+            "keys/orders.verify.jwk",
+            "--type",
+            "t",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+        ],
+        d,
+        b"x",
+    );
+    assert_eq!(swapped.status.code(), Some(1));
+    let swapped = run(
+        &[
+            "seal",
+            "--key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "t",
+            "--to",
+            "keys/billing.recipient.jwk",
+        ],
+        d,
+        b"x",
+    );
+    assert_eq!(swapped.status.code(), Some(1));
+    // A secret key is never printed in an error.
+    let secret = std::fs::read_to_string(d.join("keys/billing.recipient.jwk")).unwrap();
+    let d_value: serde_json::Value = serde_json::from_str(&secret).unwrap();
+    assert!(!String::from_utf8_lossy(&swapped.stderr).contains(d_value["d"].as_str().unwrap()));
+    // A payload too large to seal: exit 1 with the figures.
+    let big = vec![0u8; 200 * 1024];
+    let out = run(
+        &[
+            "seal",
+            "--key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "t",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+        ],
+        d,
+        &big,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too large"));
+    // A replay database path that cannot be opened: the envelope is rejected (fail closed).
+    let env = ok(
+        &[
+            "seal",
+            "--key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "t",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+        ],
+        d,
+        b"x",
+    );
+    rejected(
+        &with(OPEN_BILLING, &["--replay-db", "keys"]),
+        d,
+        &env,
+        "store-unavailable",
+    );
+}
