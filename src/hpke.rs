@@ -91,8 +91,7 @@ impl Suite {
         // ct = ctx.Seal(aad, pt)  with seq = 0, so nonce = base_nonce
         let mut ct = Vec::with_capacity(pt.len() + crypto::TAG_LEN);
         ct.extend_from_slice(pt);
-        self.aead
-            .seal(&key[..self.aead.key_len()], &nonce, aad, &mut ct)?;
+        self.aead.seal(&key, &nonce, aad, &mut ct)?;
         Ok((enc, ct))
     }
 
@@ -116,16 +115,16 @@ impl Suite {
         let dh = sk_r.agree(enc).ok_or(Error::DecryptFailed)?;
         let shared_secret = extract_and_expand(&dh, enc, pk_r);
         let (key, nonce) = self.key_schedule_base(&shared_secret, info);
-        self.aead.open(&key[..self.aead.key_len()], &nonce, aad, ct)
+        self.aead.open(&key, &nonce, aad, ct)
     }
 
     /// `KeySchedule(mode_base, shared_secret, info, default_psk, default_psk_id)`,
-    /// returning `(key, base_nonce)`; `key` is 32 bytes of which the first `Nk` are used.
+    /// returning `(key, base_nonce)`; `key` is `Nk` bytes long.
     fn key_schedule_base(
         self,
         shared_secret: &[u8; HASH_LEN],
         info: &[u8],
-    ) -> (Zeroizing<[u8; 32]>, [u8; NONCE_LEN]) {
+    ) -> (Zeroizing<Vec<u8>>, [u8; NONCE_LEN]) {
         let sid = self.suite_id();
         // psk_id_hash = LabeledExtract("", "psk_id_hash", psk_id)
         let psk_id_hash = labeled_extract(&sid, b"", b"psk_id_hash", b"");
@@ -138,9 +137,8 @@ impl Suite {
         // secret = LabeledExtract(shared_secret, "secret", psk)
         let secret = labeled_extract(&sid, shared_secret, b"secret", b"");
         // key = LabeledExpand(secret, "key", key_schedule_context, Nk)
-        let mut key = Zeroizing::new([0u8; 32]);
-        let nk = self.aead.key_len();
-        labeled_expand(&sid, &secret, b"key", &ksc, &mut key[..nk]);
+        let mut key = Zeroizing::new(vec![0u8; self.aead.key_len()]);
+        labeled_expand(&sid, &secret, b"key", &ksc, &mut key);
         // base_nonce = LabeledExpand(secret, "base_nonce", key_schedule_context, Nn)
         let mut nonce = [0u8; NONCE_LEN];
         labeled_expand(&sid, &secret, b"base_nonce", &ksc, &mut nonce);
@@ -244,7 +242,7 @@ mod tests {
             let ss = extract_and_expand(&dh, &enc, &pk_r);
             assert_eq!(ss.as_ref(), &hex32(v, "shared_secret"));
             let (key, nonce) = suite.key_schedule_base(&ss, &info);
-            assert_eq!(&key[..suite.aead.key_len()], hexv(v, "key").as_slice());
+            assert_eq!(key.as_slice(), hexv(v, "key").as_slice());
             assert_eq!(nonce.as_slice(), hexv(v, "base_nonce").as_slice());
 
             // The first encryption (sequence number 0) is what single-shot produces.

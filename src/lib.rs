@@ -124,3 +124,8 @@ pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore, SqliteReplayS
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
 pub use time::{Clock, FixedClock, Freshness, SystemClock};
 pub use trust::TrustStore;
+
+/// The README's Rust examples, compiled and run as doc tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -243,7 +243,7 @@ impl SqliteReplayStore {
     ///
     /// # Errors
     /// [`Error::StoreUnavailable`].
-    pub fn len(&self) -> Result<u64> {
+    pub fn entry_count(&self) -> Result<u64> {
         let conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
         conn.query_row("SELECT COUNT(*) FROM eventseal_replay", [], |r| r.get(0))
             .map_err(Error::store)

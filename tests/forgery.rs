@@ -105,7 +105,7 @@ fn recipient_list_changes_are_rejected() {
     let env = w.seal(b"x");
     let opener = w.billing_opener();
     let base = Parts::of(env.as_bytes());
-    let edits: Vec<Box<dyn Fn(&mut serde_json::Value)>> = vec![
+    let edits: Vec<Edit> = vec![
         Box::new(|h| {
             h["recipients"].as_array_mut().unwrap().remove(1);
         }),

@@ -55,7 +55,7 @@ fn sqlite_store_rejects_a_replay_after_reopening_the_file() {
         let opener = opener_with(&w, store.clone());
         assert_eq!(opener.open(env.as_bytes()).unwrap().payload(), b"persisted");
         assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
-        assert_eq!(store.len().unwrap(), 1);
+        assert_eq!(store.entry_count().unwrap(), 1);
     }
     // A restarted consumer (new process, same file) still refuses it.
     let store = Arc::new(SqliteReplayStore::open(&path, T0 + 10).unwrap());
@@ -63,7 +63,7 @@ fn sqlite_store_rejects_a_replay_after_reopening_the_file() {
     assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
     // Another envelope still opens.
     assert!(opener.open(w.seal(b"new").as_bytes()).is_ok());
-    assert_eq!(store.len().unwrap(), 2);
+    assert_eq!(store.entry_count().unwrap(), 2);
 }
 
 /// Entries are kept until the envelope can no longer be fresh, then purged; after that the
@@ -88,7 +88,7 @@ fn sqlite_purges_expired_entries_and_expired_envelopes_stay_rejected() {
     drop(opener);
     drop(store);
     let store = SqliteReplayStore::open(&path, T0 + 10_000).unwrap();
-    assert_eq!(store.len().unwrap(), 0);
+    assert_eq!(store.entry_count().unwrap(), 0);
 }
 
 #[test]
@@ -203,8 +203,7 @@ fn concurrent_opens_accept_exactly_once() {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap())
-                .flatten()
+                .filter_map(|h| h.join().unwrap())
                 .collect()
         });
         assert_eq!(results.len(), 15);

@@ -158,7 +158,7 @@ fn signed_but_invalid_headers_are_rejected() {
     let env = small_envelope(&w);
     let opener = w.billing_opener();
     let base = Parts::of(&env);
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, ErrorKind)> = vec![
+    let cases: Vec<(&str, Edit, ErrorKind)> = vec![
         (
             "unknown member",
             Box::new(|h| h["alg"] = "none".into()),

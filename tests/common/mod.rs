@@ -158,3 +158,6 @@ pub fn pae(parts: &[&[u8]]) -> Vec<u8> {
     }
     out
 }
+
+/// An edit of a header's JSON, for tables of tampering cases.
+pub type Edit = Box<dyn Fn(&mut serde_json::Value)>;
