@@ -325,14 +325,7 @@ impl Opener {
         trust: TrustStore,
         store: Arc<dyn ReplayStore>,
     ) -> Self {
-        Self {
-            keys,
-            trust,
-            limits: Limits::default(),
-            freshness: Freshness::default(),
-            clock: Arc::new(SystemClock),
-            store: Some(store),
-        }
+        Self::with_store(keys, trust, Some(store))
     }
 
     /// An opener with **no replay protection**: an envelope opens any number of times
@@ -342,13 +335,21 @@ impl Opener {
         keys: Vec<RecipientSecretKey>,
         trust: TrustStore,
     ) -> Self {
+        Self::with_store(keys, trust, None)
+    }
+
+    fn with_store(
+        keys: Vec<RecipientSecretKey>,
+        trust: TrustStore,
+        store: Option<Arc<dyn ReplayStore>>,
+    ) -> Self {
         Self {
             keys,
             trust,
             limits: Limits::default(),
             freshness: Freshness::default(),
             clock: Arc::new(SystemClock),
-            store: None,
+            store,
         }
     }
 
