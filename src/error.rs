@@ -48,6 +48,21 @@ pub enum Error {
     #[error("bad signature")]
     BadSignature,
 
+    /// The signing key is trusted, but its validity window (`not_after`) ended before the
+    /// envelope's signed issued-at: the key had been retired when it signed.
+    #[error("signing key outside its validity window")]
+    KeyExpired,
+
+    /// The trust policy does not allow this source to send this event type.
+    #[error("policy denies this event type from this source")]
+    PolicyDenied,
+
+    /// The EventBridge event around the envelope does not match it: the delivering account is
+    /// not one of the source's accounts, or the EventBridge `source` / `detail-type` differ
+    /// from the trusted source's EventBridge source / the envelope's event type.
+    #[error("EventBridge binding mismatch: {0}")]
+    BindingMismatch(&'static str),
+
     /// This consumer (with the keys it holds) is not among the envelope's recipients.
     #[error("not a recipient of this envelope")]
     NotARecipient,
@@ -88,6 +103,11 @@ pub enum Error {
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),
 
+    /// A trust file (or trust configuration) is invalid; the text names the field and, for
+    /// JSON errors, the line and column.
+    #[error("invalid trust file: {0}")]
+    InvalidTrust(String),
+
     /// An argument given to seal (event type, recipients, time-to-live, …) is not acceptable.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
@@ -107,6 +127,9 @@ impl Error {
             Error::UnsupportedVersion => ErrorKind::UnsupportedVersion,
             Error::UnknownKey => ErrorKind::UnknownKey,
             Error::BadSignature => ErrorKind::BadSignature,
+            Error::KeyExpired => ErrorKind::KeyExpired,
+            Error::PolicyDenied => ErrorKind::PolicyDenied,
+            Error::BindingMismatch(_) => ErrorKind::BindingMismatch,
             Error::NotARecipient => ErrorKind::NotARecipient,
             Error::Expired => ErrorKind::Expired,
             Error::NotYetValid => ErrorKind::NotYetValid,
@@ -116,6 +139,7 @@ impl Error {
             Error::StoreUnavailable(_) => ErrorKind::StoreUnavailable,
             Error::StoreFull => ErrorKind::StoreFull,
             Error::InvalidKey(_) => ErrorKind::InvalidKey,
+            Error::InvalidTrust(_) => ErrorKind::InvalidTrust,
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::Rng => ErrorKind::Rng,
         }
@@ -151,6 +175,12 @@ pub enum ErrorKind {
     UnknownKey,
     /// `bad-signature`
     BadSignature,
+    /// `key-expired`
+    KeyExpired,
+    /// `policy-denied`
+    PolicyDenied,
+    /// `binding-mismatch`
+    BindingMismatch,
     /// `not-a-recipient`
     NotARecipient,
     /// `expired`
@@ -169,6 +199,8 @@ pub enum ErrorKind {
     StoreFull,
     /// `invalid-key`
     InvalidKey,
+    /// `invalid-trust`
+    InvalidTrust,
     /// `invalid-input`
     InvalidInput,
     /// `rng`
@@ -183,6 +215,9 @@ impl ErrorKind {
         ErrorKind::UnsupportedVersion,
         ErrorKind::UnknownKey,
         ErrorKind::BadSignature,
+        ErrorKind::KeyExpired,
+        ErrorKind::PolicyDenied,
+        ErrorKind::BindingMismatch,
         ErrorKind::NotARecipient,
         ErrorKind::Expired,
         ErrorKind::NotYetValid,
@@ -192,6 +227,7 @@ impl ErrorKind {
         ErrorKind::StoreUnavailable,
         ErrorKind::StoreFull,
         ErrorKind::InvalidKey,
+        ErrorKind::InvalidTrust,
         ErrorKind::InvalidInput,
         ErrorKind::Rng,
     ];
@@ -205,6 +241,9 @@ impl ErrorKind {
             ErrorKind::UnsupportedVersion => "unsupported-version",
             ErrorKind::UnknownKey => "unknown-key",
             ErrorKind::BadSignature => "bad-signature",
+            ErrorKind::KeyExpired => "key-expired",
+            ErrorKind::PolicyDenied => "policy-denied",
+            ErrorKind::BindingMismatch => "binding-mismatch",
             ErrorKind::NotARecipient => "not-a-recipient",
             ErrorKind::Expired => "expired",
             ErrorKind::NotYetValid => "not-yet-valid",
@@ -214,6 +253,7 @@ impl ErrorKind {
             ErrorKind::StoreUnavailable => "store-unavailable",
             ErrorKind::StoreFull => "store-full",
             ErrorKind::InvalidKey => "invalid-key",
+            ErrorKind::InvalidTrust => "invalid-trust",
             ErrorKind::InvalidInput => "invalid-input",
             ErrorKind::Rng => "rng",
         }

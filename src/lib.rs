@@ -106,6 +106,7 @@ mod crypto;
 mod encoding;
 pub mod envelope;
 pub mod error;
+pub mod eventbridge;
 mod hpke;
 pub mod keys;
 pub mod open;
@@ -116,6 +117,7 @@ pub mod trust;
 
 pub use envelope::{Header, Limits, Recipient, UntrustedEnvelope, FORMAT_VERSION};
 pub use error::{Error, ErrorKind, Result};
+pub use eventbridge::{DeliveredEvent, PutEventsEntry};
 pub use keys::{KeyId, RecipientPublicKey, RecipientSecretKey, SigningKey, VerifyingKey};
 pub use open::{
     open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,
@@ -123,7 +125,7 @@ pub use open::{
 pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore, SqliteReplayStore};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
 pub use time::{Clock, FixedClock, Freshness, SystemClock};
-pub use trust::TrustStore;
+pub use trust::{TrustStore, TrustedKey, TrustedSource, TypePattern};
 
 /// The README's Rust examples, compiled and run as doc tests so they stay true.
 #[doc = include_str!("../README.md")]

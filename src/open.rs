@@ -31,49 +31,87 @@ use crate::content::ContentKey;
 use crate::envelope::{payload_aad, signed_message, Header, Limits, UntrustedEnvelope};
 use crate::envelope::{CONTENT_KEY_LEN, WRAPPED_KEY_LEN};
 use crate::error::{Error, Result};
+use crate::eventbridge::DeliveredEvent;
 use crate::hpke;
 use crate::keys::RecipientSecretKey;
 use crate::replay::{Claim, ReplayKey, ReplayStore};
 use crate::time::{Clock, Freshness, SystemClock};
-use crate::trust::TrustStore;
+use crate::trust::{TrustStore, TrustedSource};
 
 impl UntrustedEnvelope {
-    /// Finds the trusted key for the envelope's (source, key id) and verifies the signature
-    /// over the exact received header and ciphertext bytes.
+    /// Finds the trusted key for the envelope's (source, key id), verifies the signature
+    /// over the exact received header and ciphertext bytes, then checks the key's validity
+    /// window against the (now authenticated) issued-at.
     ///
     /// # Errors
-    /// [`Error::UnknownKey`] if no trusted key matches; [`Error::BadSignature`].
-    pub fn verify(self, trust: &TrustStore) -> Result<VerifiedEnvelope> {
-        let key = trust
-            .find(&self.header.source, &self.header.key_id)
+    /// [`Error::UnknownKey`] if no trusted key matches (or the key's window had not begun);
+    /// [`Error::BadSignature`]; [`Error::KeyExpired`] if the key's window ended before the
+    /// envelope was issued.
+    pub fn verify(self, trust: &TrustStore) -> Result<VerifiedEnvelope<'_>> {
+        let (source, key) = trust
+            .lookup(&self.header.source, &self.header.key_id)
             .ok_or(Error::UnknownKey)?;
         let msg = signed_message(&self.header_bytes, &self.ciphertext);
-        if !key.verify(&msg, &self.signature) {
+        if !key.key().verify(&msg, &self.signature) {
             return Err(Error::BadSignature);
         }
-        Ok(VerifiedEnvelope { env: self })
+        key.check_window(self.header.issued_at)?;
+        Ok(VerifiedEnvelope { env: self, source })
     }
 }
 
 /// An envelope whose signature verified under a trusted key of the source it names.
 #[derive(Debug)]
-pub struct VerifiedEnvelope {
+pub struct VerifiedEnvelope<'t> {
     env: UntrustedEnvelope,
+    source: &'t TrustedSource,
 }
 
-impl VerifiedEnvelope {
+impl VerifiedEnvelope<'_> {
     /// The verified header.
     #[must_use]
     pub fn header(&self) -> &Header {
         &self.env.header
     }
 
-    /// Policy: finds this consumer's entry among the signed recipients, matching on
-    /// (consumer id, key id) against the consumer's keys (several during key rotation).
+    /// The trusted source that signed it (its policy, accounts, EventBridge source).
+    #[must_use]
+    pub fn trusted_source(&self) -> &TrustedSource {
+        self.source
+    }
+
+    /// Binds the envelope to the EventBridge event that delivered it: the delivering
+    /// `account` must be one of the trusted source's accounts, the event's `source` must be
+    /// the trusted source's EventBridge source, and its `detail-type` must be the envelope's
+    /// signed event type. The account is set by EventBridge itself, so this is what stops a
+    /// producer in one account from posing as a source owned by another.
     ///
     /// # Errors
-    /// [`Error::NotARecipient`].
+    /// [`Error::BindingMismatch`], naming which field did not match (also when the trusted
+    /// source has no accounts or no EventBridge source configured: fail closed).
+    pub fn check_eventbridge_binding(&self, event: &DeliveredEvent<'_>) -> Result<()> {
+        if !self.source.accounts().iter().any(|a| a == event.account()) {
+            return Err(Error::BindingMismatch("account"));
+        }
+        if self.source.eventbridge_source() != Some(event.source()) {
+            return Err(Error::BindingMismatch("source"));
+        }
+        if event.detail_type() != self.env.header.event_type {
+            return Err(Error::BindingMismatch("detail-type"));
+        }
+        Ok(())
+    }
+
+    /// Policy: the source must be allowed to send this event type ([`Error::PolicyDenied`]),
+    /// and this consumer must be among the signed recipients, matched on (consumer id, key
+    /// id) against the consumer's keys (several during key rotation).
+    ///
+    /// # Errors
+    /// [`Error::PolicyDenied`]; [`Error::NotARecipient`].
     pub fn address(self, keys: &[RecipientSecretKey]) -> Result<AddressedEnvelope<'_>> {
+        if !self.source.allows(&self.env.header.event_type) {
+            return Err(Error::PolicyDenied);
+        }
         for (index, r) in self.env.header.recipients.iter().enumerate() {
             if let Some(key) = keys
                 .iter()
@@ -265,6 +303,7 @@ pub fn open(
 ) -> Result<Opened> {
     run(
         envelope,
+        None,
         keys,
         trust,
         &Limits::default(),
@@ -274,8 +313,11 @@ pub fn open(
     )
 }
 
+/// Runs the pipeline; on rejection, emits one audit event (see [`audit_rejection`]).
+#[allow(clippy::too_many_arguments)]
 fn run(
     envelope: &[u8],
+    delivered: Option<&DeliveredEvent<'_>>,
     keys: &[RecipientSecretKey],
     trust: &TrustStore,
     limits: &Limits,
@@ -283,15 +325,77 @@ fn run(
     now: i64,
     store: Option<&dyn ReplayStore>,
 ) -> Result<Opened> {
-    let fresh = UntrustedEnvelope::parse(envelope, limits)?
-        .verify(trust)?
-        .address(keys)?
-        .check_freshness(freshness, now)?;
-    let claimed = match store {
-        Some(store) => fresh.claim(store)?,
-        None => fresh.skip_replay_check_dangerous(),
+    let untrusted = match UntrustedEnvelope::parse(envelope, limits) {
+        Ok(u) => u,
+        Err(e) => {
+            audit_rejection(&e, None, false);
+            return Err(e);
+        }
     };
-    claimed.decrypt()
+    let facts = AuditFacts::of(untrusted.untrusted_header());
+    let mut verified_yet = false;
+    let result = (|| {
+        let verified = untrusted.verify(trust)?;
+        verified_yet = true;
+        if let Some(event) = delivered {
+            verified.check_eventbridge_binding(event)?;
+        }
+        let fresh = verified.address(keys)?.check_freshness(freshness, now)?;
+        let claimed = match store {
+            Some(store) => fresh.claim(store)?,
+            None => fresh.skip_replay_check_dangerous(),
+        };
+        claimed.decrypt()
+    })();
+    if let Err(e) = &result {
+        audit_rejection(e, Some(&facts), verified_yet);
+    }
+    result
+}
+
+/// What an audit event says about an envelope (public header facts only).
+struct AuditFacts {
+    source: String,
+    key_id: String,
+    envelope_id: String,
+    event_type: String,
+}
+
+impl AuditFacts {
+    fn of(h: &Header) -> Self {
+        Self {
+            source: h.source.clone(),
+            key_id: h.key_id.clone(),
+            envelope_id: h.id.hyphenated().to_string(),
+            event_type: h.event_type.clone(),
+        }
+    }
+}
+
+/// Emits one `tracing` event (target `eventseal::audit`, level WARN) for a rejection: the
+/// kind, and when the envelope parsed, its source, key id, envelope id and event type, with
+/// `header_verified` saying whether the signature had verified (if not, those fields are
+/// what the envelope *claims*). Never key material, never plaintext.
+fn audit_rejection(e: &Error, facts: Option<&AuditFacts>, header_verified: bool) {
+    let kind = e.kind().as_str();
+    match facts {
+        Some(f) => tracing::warn!(
+            target: "eventseal::audit",
+            kind,
+            source = f.source.as_str(),
+            key_id = f.key_id.as_str(),
+            envelope_id = f.envelope_id.as_str(),
+            event_type = f.event_type.as_str(),
+            header_verified,
+            "envelope rejected"
+        ),
+        None => tracing::warn!(
+            target: "eventseal::audit",
+            kind,
+            header_verified = false,
+            "envelope rejected"
+        ),
+    }
 }
 
 /// A consumer's configured opener: its recipient keys (parsed once), trusted sources, limits,
@@ -381,6 +485,34 @@ impl Opener {
     pub fn open(&self, envelope: &[u8]) -> Result<Opened> {
         run(
             envelope,
+            None,
+            &self.keys,
+            &self.trust,
+            &self.limits,
+            &self.freshness,
+            self.clock.now(),
+            self.store.as_deref(),
+        )
+    }
+
+    /// Opens an envelope delivered inside an EventBridge event (the JSON a rule delivers to
+    /// its target): the pipeline of [`Opener::open`] with the EventBridge binding checked right
+    /// after the signature (account, source, detail-type; see
+    /// [`VerifiedEnvelope::check_eventbridge_binding`]).
+    ///
+    /// # Errors
+    /// Any [`Error`] of the pipeline, and [`Error::BindingMismatch`].
+    pub fn open_eventbridge(&self, event: &[u8]) -> Result<Opened> {
+        let delivered = match DeliveredEvent::parse(event, &self.limits) {
+            Ok(d) => d,
+            Err(e) => {
+                audit_rejection(&e, None, false);
+                return Err(e);
+            }
+        };
+        run(
+            delivered.detail_bytes(),
+            Some(&delivered),
             &self.keys,
             &self.trust,
             &self.limits,

@@ -28,6 +28,7 @@ pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 pub struct SealedEnvelope {
     json: String,
     id: Uuid,
+    event_type: String,
 }
 
 impl SealedEnvelope {
@@ -53,6 +54,12 @@ impl SealedEnvelope {
     #[must_use]
     pub fn id(&self) -> Uuid {
         self.id
+    }
+
+    /// The event type it was sealed as.
+    #[must_use]
+    pub fn event_type(&self) -> &str {
+        &self.event_type
     }
 }
 
@@ -277,5 +284,6 @@ fn seal_impl(
     Ok(SealedEnvelope {
         json: write_envelope(&header_bytes, &ciphertext, &signature),
         id,
+        event_type: event_type.to_owned(),
     })
 }
