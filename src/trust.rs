@@ -395,11 +395,8 @@ impl TrustStore {
         let file: TrustFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            Error::InvalidTrust(format!(
-                "at {path} (line {}, column {}): {inner}",
-                inner.line(),
-                inner.column()
-            ))
+            // serde_json's message ends with "at line L column C".
+            Error::InvalidTrust(format!("at {path}: {inner}"))
         })?;
         de.end()
             .map_err(|e| Error::InvalidTrust(format!("trailing data: {e}")))?;

@@ -1,0 +1,235 @@
+//! Trust policy: trust files, event-type permissions, key rotation windows and revocation.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use eventseal::{
+    ErrorKind, MemoryReplayStore, Opener, Sealer, SigningKey, TrustStore, TrustedKey, TrustedSource,
+};
+
+fn trust_file(w: &World, allow: &[&str], window: &str) -> String {
+    let jwk = w.orders.key().verifying_key().to_jwk();
+    format!(
+        r#"{{
+  "version": 1,
+  "sources": [
+    {{
+      "source": "orders",
+      "accounts": ["111122223333"],
+      "eventbridge_source": "com.example.orders",
+      "allow": {allow},
+      "keys": [ {{ "jwk": {jwk} {window} }} ]
+    }}
+  ]
+}}"#,
+        allow = serde_json::to_string(allow).unwrap()
+    )
+}
+
+fn opener(w: &World, trust: TrustStore) -> Opener {
+    Opener::new(
+        copy_keys(&w.billing),
+        trust,
+        Arc::new(MemoryReplayStore::new(100)),
+    )
+    .with_clock(w.clock.clone())
+}
+
+#[test]
+fn trust_file_round_trips_and_allows_by_pattern() {
+    let w = World::new();
+    let trust = TrustStore::from_json(&trust_file(&w, &["order.*", "invoice.paid"], "")).unwrap();
+    let s = trust.source("orders").unwrap();
+    assert_eq!(s.accounts(), ["111122223333"]);
+    assert_eq!(s.eventbridge_source(), Some("com.example.orders"));
+    assert!(s.allows("order.created") && s.allows("invoice.paid") && !s.allows("invoice.void"));
+    // Written back and read again: the same policy.
+    assert_eq!(TrustStore::from_json(&trust.to_json()).unwrap(), trust);
+
+    let o = opener(&w, trust);
+    let ok = w
+        .orders
+        .seal("order.created", b"1", &[w.billing_pub()])
+        .unwrap();
+    assert_eq!(o.open(ok.as_bytes()).unwrap().payload(), b"1");
+    let exact = w
+        .orders
+        .seal("invoice.paid", b"2", &[w.billing_pub()])
+        .unwrap();
+    assert!(o.open(exact.as_bytes()).is_ok());
+    for denied in ["invoice.void", "orders.created", "order", "admin.delete"] {
+        let env = w.orders.seal(denied, b"x", &[w.billing_pub()]).unwrap();
+        assert_eq!(
+            kind(o.open(env.as_bytes())),
+            ErrorKind::PolicyDenied,
+            "{denied}"
+        );
+    }
+}
+
+/// Policy is checked before freshness and the replay claim: a denied envelope claims nothing.
+#[test]
+fn policy_denied_before_freshness_and_replay() {
+    let w = World::new();
+    let store = Arc::new(MemoryReplayStore::new(10));
+    let trust = TrustStore::from_json(&trust_file(&w, &["order.*"], "")).unwrap();
+    let o = Opener::new(copy_keys(&w.billing), trust, store.clone()).with_clock(w.clock.clone());
+    let env = w
+        .orders
+        .seal("refund.issued", b"x", &[w.billing_pub()])
+        .unwrap();
+    w.clock.set(T0 + 100_000); // long expired: policy still comes first
+    assert_eq!(kind(o.open(env.as_bytes())), ErrorKind::PolicyDenied);
+    assert!(store.is_empty());
+}
+
+#[test]
+fn empty_allow_list_denies_everything() {
+    let w = World::new();
+    let trust = TrustStore::from_json(&trust_file(&w, &[], "")).unwrap();
+    assert_eq!(
+        kind(opener(&w, trust).open(w.seal(b"x").as_bytes())),
+        ErrorKind::PolicyDenied
+    );
+}
+
+/// Rotation: the old key is valid until T0+1000, the new one from T0+500. Across the window
+/// boundary (injected clock) each envelope opens or not by its signed issued-at.
+#[test]
+fn key_rotation_across_window_boundaries() {
+    let w = World::new();
+    let old = w.orders.key();
+    let new = SigningKey::generate("orders").unwrap();
+    let mut source = TrustedSource::new("orders").unwrap();
+    source.allow("*").unwrap();
+    source
+        .add_key(TrustedKey::new(old.verifying_key().clone()).with_window(None, Some(T0 + 1000)))
+        .unwrap();
+    source
+        .add_key(TrustedKey::new(new.verifying_key().clone()).with_window(Some(T0 + 500), None))
+        .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_source(source);
+    let new_sealer = Sealer::new(new).with_clock(w.clock.clone());
+    let o = opener(&w, trust);
+
+    let at = |t: i64, sealer: &Sealer| {
+        w.clock.set(t);
+        let env = sealer.seal("t", b"x", &[w.billing_pub()]).unwrap();
+        o.open(env.as_bytes()).map(|_| ())
+    };
+    assert!(at(T0, &w.orders).is_ok());
+    assert_eq!(kind(at(T0 + 499, &new_sealer)), ErrorKind::UnknownKey); // not yet in effect
+    assert!(at(T0 + 500, &new_sealer).is_ok());
+    assert!(at(T0 + 1000, &w.orders).is_ok()); // last second of the old key
+    assert_eq!(kind(at(T0 + 1001, &w.orders)), ErrorKind::KeyExpired);
+    assert!(at(T0 + 1001, &new_sealer).is_ok());
+
+    // An envelope signed inside the old key's window still opens later while in flight.
+    w.clock.set(T0 + 900);
+    let in_flight = w.orders.seal("t", b"late", &[w.billing_pub()]).unwrap();
+    w.clock.set(T0 + 1100);
+    assert_eq!(o.open(in_flight.as_bytes()).unwrap().payload(), b"late");
+}
+
+/// Revocation is removal, effective immediately, also for envelopes already in flight.
+#[test]
+fn revocation_by_removal() {
+    let w = World::new();
+    let mut trust = TrustStore::from_json(&trust_file(&w, &["*"], "")).unwrap();
+    let env = w.seal(b"x");
+    assert!(trust.remove("orders", w.orders.key().key_id().as_str()));
+    assert_eq!(
+        kind(opener(&w, trust).open(env.as_bytes())),
+        ErrorKind::UnknownKey
+    );
+}
+
+#[test]
+fn key_window_in_trust_file() {
+    let w = World::new();
+    let trust = TrustStore::from_json(&trust_file(
+        &w,
+        &["*"],
+        r#", "not_before": "2023-11-14T00:00:00Z", "not_after": "2023-11-14T22:13:19Z""#,
+    ))
+    .unwrap();
+    // T0 is 2023-11-14T22:13:20Z: one second after not_after.
+    assert_eq!(
+        kind(opener(&w, trust).open(w.seal(b"x").as_bytes())),
+        ErrorKind::KeyExpired
+    );
+}
+
+/// Trust-file errors name the field, and JSON errors the line and column.
+#[test]
+fn trust_file_errors_are_clear() {
+    let w = World::new();
+    let good = trust_file(&w, &["order.*"], "");
+    let err = |text: &str| match TrustStore::from_json(text) {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::InvalidTrust);
+            e.to_string()
+        }
+    };
+    let m = err(&good.replace("\"allow\"", "\"allowed\""));
+    assert!(
+        m.contains("sources[0]") && m.contains("allowed") && m.contains("line 8 column 15"),
+        "{m}"
+    );
+    let m = err(&good.replace("111122223333", "1111"));
+    assert!(
+        m.contains("sources[0].accounts[0]") && m.contains("12 digits"),
+        "{m}"
+    );
+    let m = err(&good.replace("order.*", "order*"));
+    assert!(m.contains("sources[0].allow[0]"), "{m}");
+    let m = err(&good.replace("\"version\": 1", "\"version\": 2"));
+    assert!(m.contains("version"), "{m}");
+    let m = err(&trust_file(&w, &["*"], r#", "not_after": "tomorrow""#));
+    assert!(
+        m.contains("sources[0].keys[0].not_after") && m.contains("RFC 3339"),
+        "{m}"
+    );
+    let m = err(&trust_file(
+        &w,
+        &["*"],
+        r#", "not_before": "2024-01-01T00:00:00Z", "not_after": "2023-01-01T00:00:00Z""#,
+    ));
+    assert!(m.contains("not_before is after not_after"), "{m}");
+    // A key filed under the wrong source.
+    let m = err(&good.replacen("\"source\": \"orders\"", "\"source\": \"payments\"", 1));
+    assert!(
+        m.contains("sources[0].keys[0].jwk") && m.contains("payments"),
+        "{m}"
+    );
+    // A secret key where a public one belongs.
+    let secret: serde_json::Value = serde_json::from_str(&w.orders.key().to_secret_jwk()).unwrap();
+    let public = w.orders.key().verifying_key().to_jwk();
+    let m = err(&good.replace(&public, &secret.to_string()));
+    assert!(m.contains("keys[0].jwk") && m.contains("secret"), "{m}");
+    // Not JSON at all, trailing data, empty keys, oversized.
+    assert!(err("{").contains("line 1"));
+    assert!(err(&(good.clone() + "x")).contains("trailing"));
+    let m = err(r#"{"version":1,"sources":[{"source":"s","allow":["*"],"keys":[]}]}"#);
+    assert!(
+        m.contains("sources[0].keys") && m.contains("no keys"),
+        "{m}"
+    );
+    assert!(err(&" ".repeat(1024 * 1024 + 1)).contains("limit"));
+}
+
+#[test]
+fn trust_file_load_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trust.json");
+    std::fs::write(&path, "{}").unwrap();
+    let e = TrustStore::load(&path).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidTrust);
+    assert!(e.to_string().contains("trust.json"), "{e}");
+    let e = TrustStore::load(dir.path().join("missing.json")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidTrust);
+}
