@@ -92,14 +92,14 @@ impl Limits {
 
 /// One recipient entry of a header: who may read, with which key, and the wrapped content key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recipient {
+pub struct RecipientEntry {
     pub(crate) consumer: String,
     pub(crate) key_id: String,
     pub(crate) enc: [u8; KEY_LEN],
     pub(crate) wrapped_key: [u8; WRAPPED_KEY_LEN],
 }
 
-impl Recipient {
+impl RecipientEntry {
     /// The consumer id this entry is addressed to.
     #[must_use]
     pub fn consumer(&self) -> &str {
@@ -131,7 +131,7 @@ pub struct Header {
     pub(crate) content_type: String,
     pub(crate) issued_at: i64,
     pub(crate) expires_at: i64,
-    pub(crate) recipients: Vec<Recipient>,
+    pub(crate) recipients: Vec<RecipientEntry>,
     pub(crate) key_commitment: [u8; HASH_LEN],
 }
 
@@ -173,7 +173,7 @@ impl Header {
     }
     /// The recipient entries, in their signed order.
     #[must_use]
-    pub fn recipients(&self) -> &[Recipient] {
+    pub fn recipients(&self) -> &[RecipientEntry] {
         &self.recipients
     }
 }
@@ -288,7 +288,7 @@ impl Header {
                 .recipients
                 .iter()
                 .map(|r| {
-                    Ok(Recipient {
+                    Ok(RecipientEntry {
                         consumer: validated_identifier(r.consumer, "consumer id")?,
                         key_id: {
                             check_key_id(r.key_id)?;

@@ -114,11 +114,15 @@ pub mod replay;
 pub mod seal;
 pub mod time;
 pub mod trust;
+mod wrap;
 
-pub use envelope::{Header, Limits, Recipient, UntrustedEnvelope, FORMAT_VERSION};
+pub use envelope::{Header, Limits, RecipientEntry, UntrustedEnvelope, FORMAT_VERSION};
 pub use error::{Error, ErrorKind, Result};
 pub use eventbridge::{DeliveredEvent, PutEventsEntry};
-pub use keys::{KeyId, RecipientPublicKey, RecipientSecretKey, SigningKey, VerifyingKey};
+pub use keys::{
+    ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SealTo, SigningKey,
+    SymmetricKey, VerifyingKey,
+};
 pub use open::{
     open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,
 };

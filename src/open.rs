@@ -25,18 +25,15 @@
 
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
-
 use crate::content::ContentKey;
 use crate::envelope::{payload_aad, signed_message, Header, Limits, UntrustedEnvelope};
-use crate::envelope::{CONTENT_KEY_LEN, WRAPPED_KEY_LEN};
 use crate::error::{Error, Result};
 use crate::eventbridge::DeliveredEvent;
-use crate::hpke;
-use crate::keys::RecipientSecretKey;
+use crate::keys::{ConsumerKey, RecipientKey};
 use crate::replay::{Claim, ReplayKey, ReplayStore};
 use crate::time::{Clock, Freshness, SystemClock};
 use crate::trust::{TrustStore, TrustedSource};
+use crate::wrap;
 
 impl UntrustedEnvelope {
     /// Finds the trusted key for the envelope's (source, key id), verifies the signature
@@ -108,15 +105,14 @@ impl VerifiedEnvelope<'_> {
     ///
     /// # Errors
     /// [`Error::PolicyDenied`]; [`Error::NotARecipient`].
-    pub fn address(self, keys: &[RecipientSecretKey]) -> Result<AddressedEnvelope<'_>> {
+    pub fn address<K: RecipientKey>(self, keys: &[K]) -> Result<AddressedEnvelope<'_>> {
         if !self.source.allows(&self.env.header.event_type) {
             return Err(Error::PolicyDenied);
         }
         for (index, r) in self.env.header.recipients.iter().enumerate() {
-            if let Some(key) = keys
-                .iter()
-                .find(|k| k.consumer() == r.consumer && k.key_id().as_str() == r.key_id)
-            {
+            if let Some(key) = keys.iter().find(|k| {
+                k.consumer_id() == r.consumer && k.recipient_key_id().as_str() == r.key_id
+            }) {
                 return Ok(AddressedEnvelope {
                     env: self.env,
                     key,
@@ -132,7 +128,7 @@ impl VerifiedEnvelope<'_> {
 #[derive(Debug)]
 pub struct AddressedEnvelope<'k> {
     env: UntrustedEnvelope,
-    key: &'k RecipientSecretKey,
+    key: &'k dyn RecipientKey,
     index: usize,
 }
 
@@ -182,7 +178,7 @@ impl<'k> FreshEnvelope<'k> {
     pub fn claim(self, store: &dyn ReplayStore) -> Result<ClaimedEnvelope<'k>> {
         let h = &self.inner.env.header;
         let key = ReplayKey {
-            consumer: self.inner.key.consumer(),
+            consumer: self.inner.key.consumer_id(),
             source: &h.source,
             envelope_id: h.id,
         };
@@ -229,21 +225,7 @@ impl ClaimedEnvelope<'_> {
             ..
         } = env;
         let r = header.recipients.get(index).ok_or(Error::DecryptFailed)?;
-        let info = header.wrap_info(&r.consumer, &r.key_id);
-        let mut wrapped: Zeroizing<[u8; WRAPPED_KEY_LEN]> = Zeroizing::new(r.wrapped_key);
-        let n = hpke::V1.open(
-            &r.enc,
-            key.secret(),
-            key.public_key().bytes(),
-            &info,
-            b"",
-            wrapped.as_mut(),
-        )?;
-        let mut cek = Zeroizing::new([0u8; CONTENT_KEY_LEN]);
-        match wrapped.get(..n) {
-            Some(k) if k.len() == CONTENT_KEY_LEN => cek.copy_from_slice(k),
-            _ => return Err(Error::DecryptFailed),
-        }
+        let cek = key.unwrap_content_key(r, &wrap::info_for(&header, r))?;
         let content_key = ContentKey::from_bytes(cek);
         let keys = content_key.derive(&header.id);
         let len = keys.open(
@@ -294,9 +276,9 @@ impl Opened {
 ///
 /// # Errors
 /// Any [`Error`] of the stages above; see [`ErrorKind`](crate::ErrorKind).
-pub fn open(
+pub fn open<K: RecipientKey>(
     envelope: &[u8],
-    keys: &[RecipientSecretKey],
+    keys: &[K],
     trust: &TrustStore,
     clock: &dyn Clock,
     store: &dyn ReplayStore,
@@ -315,10 +297,10 @@ pub fn open(
 
 /// Runs the pipeline; on rejection, emits one audit event (see [`audit_rejection`]).
 #[allow(clippy::too_many_arguments)]
-fn run(
+fn run<K: RecipientKey>(
     envelope: &[u8],
     delivered: Option<&DeliveredEvent<'_>>,
-    keys: &[RecipientSecretKey],
+    keys: &[K],
     trust: &TrustStore,
     limits: &Limits,
     freshness: &Freshness,
@@ -401,7 +383,7 @@ fn audit_rejection(e: &Error, facts: Option<&AuditFacts>, header_verified: bool)
 /// A consumer's configured opener: its recipient keys (parsed once), trusted sources, limits,
 /// freshness rules, clock and replay store. `Send + Sync`: share one per service.
 pub struct Opener {
-    keys: Vec<RecipientSecretKey>,
+    keys: Vec<ConsumerKey>,
     trust: TrustStore,
     limits: Limits,
     freshness: Freshness,
@@ -422,28 +404,34 @@ impl std::fmt::Debug for Opener {
 }
 
 impl Opener {
-    /// An opener that claims every envelope in `store` before decrypting it.
+    /// An opener that claims every envelope in `store` before decrypting it. `keys` are the
+    /// consumer's keys: [`RecipientSecretKey`](crate::RecipientSecretKey)s,
+    /// [`SymmetricKey`](crate::SymmetricKey)s or [`ConsumerKey`]s.
     #[must_use]
-    pub fn new(
-        keys: Vec<RecipientSecretKey>,
+    pub fn new<K: Into<ConsumerKey>>(
+        keys: impl IntoIterator<Item = K>,
         trust: TrustStore,
         store: Arc<dyn ReplayStore>,
     ) -> Self {
-        Self::with_store(keys, trust, Some(store))
+        Self::with_store(
+            keys.into_iter().map(Into::into).collect(),
+            trust,
+            Some(store),
+        )
     }
 
     /// An opener with **no replay protection**: an envelope opens any number of times
     /// within its validity window. Only for inspecting archived traffic.
     #[must_use]
-    pub fn new_without_replay_check_dangerous(
-        keys: Vec<RecipientSecretKey>,
+    pub fn new_without_replay_check_dangerous<K: Into<ConsumerKey>>(
+        keys: impl IntoIterator<Item = K>,
         trust: TrustStore,
     ) -> Self {
-        Self::with_store(keys, trust, None)
+        Self::with_store(keys.into_iter().map(Into::into).collect(), trust, None)
     }
 
     fn with_store(
-        keys: Vec<RecipientSecretKey>,
+        keys: Vec<ConsumerKey>,
         trust: TrustStore,
         store: Option<Arc<dyn ReplayStore>>,
     ) -> Self {
@@ -530,7 +518,7 @@ impl Opener {
 
     /// The consumer's recipient keys.
     #[must_use]
-    pub fn keys(&self) -> &[RecipientSecretKey] {
+    pub fn keys(&self) -> &[ConsumerKey] {
         &self.keys
     }
 }

@@ -10,13 +10,13 @@ use crate::content::ContentKey;
 use crate::crypto::TAG_LEN;
 use crate::encoding::check_label;
 use crate::envelope::{
-    envelope_len, payload_aad, signed_message, write_envelope, Header, Limits, Recipient,
-    MAX_CONTENT_TYPE_LEN, MAX_EVENT_TYPE_LEN, WRAPPED_KEY_LEN,
+    envelope_len, payload_aad, signed_message, write_envelope, Header, Limits, RecipientEntry,
+    MAX_CONTENT_TYPE_LEN, MAX_EVENT_TYPE_LEN,
 };
 use crate::error::{Error, Result};
-use crate::hpke;
-use crate::keys::{RecipientPublicKey, SigningKey};
+use crate::keys::{SealTo, SigningKey};
 use crate::time::{Clock, SystemClock};
+use crate::wrap;
 
 /// Default time-to-live of a sealed envelope: one hour.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
@@ -67,11 +67,11 @@ impl SealedEnvelope {
 ///
 /// # Errors
 /// See [`Sealer::seal`].
-pub fn seal(
+pub fn seal<'r, R: Into<SealTo<'r>> + Copy>(
     key: &SigningKey,
     event_type: &str,
     payload: &[u8],
-    recipients: &[&RecipientPublicKey],
+    recipients: &[R],
     ttl: Duration,
 ) -> Result<SealedEnvelope> {
     let options = SealOptions {
@@ -164,8 +164,11 @@ impl Sealer {
 
     /// Seals `payload` as an event of `event_type` to `recipients`.
     ///
+    /// `recipients` may mix consumers' public keys (`&RecipientPublicKey`) and pre-shared keys
+    /// (`&SymmetricKey`), as [`SealTo`] values.
+    ///
     /// A fresh random content key encrypts the payload (AES-256-GCM); it is wrapped to each
-    /// recipient with HPKE, committed to in the header, and the source signs the header and
+    /// recipient (HPKE or pre-shared key), committed to in the header, and the source signs the header and
     /// ciphertext. The recipient count is checked before any key is wrapped, and the header
     /// and envelope sizes before the payload is encrypted or anything is signed.
     ///
@@ -175,11 +178,11 @@ impl Sealer {
     /// - [`Error::TooLarge`]: the envelope would exceed the limits (recipients, header,
     ///   whole envelope).
     /// - [`Error::Rng`].
-    pub fn seal(
+    pub fn seal<'r, R: Into<SealTo<'r>> + Copy>(
         &self,
         event_type: &str,
         payload: &[u8],
-        recipients: &[&RecipientPublicKey],
+        recipients: &[R],
     ) -> Result<SealedEnvelope> {
         seal_impl(
             &self.key,
@@ -192,13 +195,13 @@ impl Sealer {
     }
 }
 
-fn seal_impl(
+fn seal_impl<'r, R: Into<SealTo<'r>> + Copy>(
     key: &SigningKey,
     clock: &dyn Clock,
     options: &SealOptions,
     event_type: &str,
     payload: &[u8],
-    recipients: &[&RecipientPublicKey],
+    recipients: &[R],
 ) -> Result<SealedEnvelope> {
     check_label(event_type, MAX_EVENT_TYPE_LEN, "event type")
         .map_err(|_| Error::InvalidInput("event type: 1-256 printable ASCII characters"))?;
@@ -242,14 +245,15 @@ fn seal_impl(
     header.key_commitment = payload_keys.commitment;
 
     for r in recipients {
-        let info = header.wrap_info(r.consumer(), r.key_id().as_str());
-        let (enc, wrapped) = hpke::V1.seal(r.bytes(), &info, b"", content_key.as_bytes())?;
-        let wrapped_key: [u8; WRAPPED_KEY_LEN] = wrapped
-            .try_into()
-            .map_err(|_| Error::InvalidInput("wrapped key length"))?;
-        header.recipients.push(Recipient {
-            consumer: r.consumer().to_owned(),
-            key_id: r.key_id().as_str().to_owned(),
+        let to: SealTo<'r> = (*r).into();
+        let info = header.wrap_info(to.consumer(), to.key_id().as_str());
+        let (enc, wrapped_key) = match to {
+            SealTo::Public(k) => wrap::wrap_hpke(k, &info, content_key.as_bytes())?,
+            SealTo::Symmetric(k) => wrap::wrap_psk(k, &info, content_key.as_bytes())?,
+        };
+        header.recipients.push(RecipientEntry {
+            consumer: to.consumer().to_owned(),
+            key_id: to.key_id().as_str().to_owned(),
             enc,
             wrapped_key,
         });
