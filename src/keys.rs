@@ -16,7 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, Ed25519Pair, X25519Secret, KEY_LEN};
+use crate::crypto::{self, EcdsaP256Pair, Ed25519Pair, X25519Secret, KEY_LEN, P256_PUBLIC_LEN};
 use crate::encoding::{b64_decode_fixed, b64_encode, check_identifier};
 use crate::error::{Error, Result};
 
@@ -28,6 +28,15 @@ impl KeyId {
     fn thumbprint(crv: &str, x: &[u8; KEY_LEN]) -> Self {
         // RFC 7638 §3.2: the required members in lexicographic order, no whitespace.
         let canonical = format!(r#"{{"crv":"{crv}","kty":"OKP","x":"{}"}}"#, b64_encode(x));
+        KeyId(b64_encode(&crypto::sha256(&[canonical.as_bytes()])))
+    }
+
+    fn thumbprint_ec(x: &[u8; KEY_LEN], y: &[u8; KEY_LEN]) -> Self {
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            b64_encode(x),
+            b64_encode(y)
+        );
         KeyId(b64_encode(&crypto::sha256(&[canonical.as_bytes()])))
     }
 
@@ -52,6 +61,7 @@ impl fmt::Debug for KeyId {
 
 const ED25519: &str = "Ed25519";
 const X25519: &str = "X25519";
+const P256: &str = "P-256";
 
 /// The JWK members eventseal reads and writes. Unknown members are rejected.
 #[derive(Serialize, Deserialize, Default)]
@@ -71,13 +81,20 @@ struct Jwk {
     consumer: Option<String>,
     x: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    y: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     d: Option<Zeroizing<String>>,
 }
 
+/// One acceptable key type: `(kty, crv, alg)` (`alg`, when present in the JWK, must match).
+type KeyType = (&'static str, &'static str, Option<&'static str>);
+
+const SIGNING_TYPES: &[KeyType] = &[("OKP", ED25519, Some("EdDSA")), ("EC", P256, Some("ES256"))];
+const RECIPIENT_TYPES: &[KeyType] = &[("OKP", X25519, None)];
+
 /// What a JWK must be for the caller.
 struct JwkRules {
-    crv: &'static str,
-    alg: Option<&'static str>,
+    types: &'static [KeyType],
     use_: &'static str,
     /// `true`: the member `source` is required; `false`: `consumer` is required.
     source: bool,
@@ -86,8 +103,19 @@ struct JwkRules {
 
 struct ParsedJwk {
     owner: String,
+    crv: &'static str,
     x: [u8; KEY_LEN],
+    y: Option<[u8; KEY_LEN]>,
     d: Option<Zeroizing<[u8; KEY_LEN]>>,
+}
+
+impl ParsedJwk {
+    fn kid(&self) -> KeyId {
+        match &self.y {
+            Some(y) => KeyId::thumbprint_ec(&self.x, y),
+            None => KeyId::thumbprint(self.crv, &self.x),
+        }
+    }
 }
 
 fn parse_jwk(text: &str, rules: &JwkRules) -> Result<ParsedJwk> {
@@ -95,14 +123,13 @@ fn parse_jwk(text: &str, rules: &JwkRules) -> Result<ParsedJwk> {
         return Err(Error::InvalidKey("JWK longer than 4096 bytes"));
     }
     let jwk: Jwk = serde_json::from_str(text).map_err(|_| Error::InvalidKey("not a JWK"))?;
-    if jwk.kty != "OKP" {
-        return Err(Error::InvalidKey("kty must be OKP"));
-    }
-    if jwk.crv != rules.crv {
-        return Err(Error::InvalidKey("wrong curve for this key type"));
-    }
-    if let Some(alg) = &jwk.alg {
-        if Some(alg.as_str()) != rules.alg {
+    let &(_, crv, alg) = rules
+        .types
+        .iter()
+        .find(|(kty, crv, _)| jwk.kty == *kty && jwk.crv == *crv)
+        .ok_or(Error::InvalidKey("wrong key type or curve for this use"))?;
+    if let Some(a) = &jwk.alg {
+        if Some(a.as_str()) != alg {
             return Err(Error::InvalidKey("alg does not match the key type"));
         }
     }
@@ -127,13 +154,15 @@ fn parse_jwk(text: &str, rules: &JwkRules) -> Result<ParsedJwk> {
     check_identifier(&owner, "identifier").map_err(|_| Error::InvalidKey("invalid identifier"))?;
     let x = b64_decode_fixed::<KEY_LEN>(&jwk.x, "x")
         .map_err(|_| Error::InvalidKey("x is not 32 bytes of canonical base64url"))?;
-    if let Some(kid) = &jwk.kid {
-        if kid.as_str() != KeyId::thumbprint(rules.crv, &x).as_str() {
-            return Err(Error::InvalidKey(
-                "kid is not the key's RFC 7638 thumbprint",
-            ));
-        }
-    }
+    let y = match (&jwk.y, crv == P256) {
+        (Some(y), true) => Some(
+            b64_decode_fixed::<KEY_LEN>(y, "y")
+                .map_err(|_| Error::InvalidKey("y is not 32 bytes of canonical base64url"))?,
+        ),
+        (None, true) => return Err(Error::InvalidKey("y missing")),
+        (Some(_), false) => return Err(Error::InvalidKey("y is not a member of this key type")),
+        (None, false) => None,
+    };
     let d = match (&jwk.d, rules.secret) {
         (Some(d), true) => Some(Zeroizing::new(
             b64_decode_fixed::<KEY_LEN>(d, "d")
@@ -147,7 +176,21 @@ fn parse_jwk(text: &str, rules: &JwkRules) -> Result<ParsedJwk> {
         }
         (None, false) => None,
     };
-    Ok(ParsedJwk { owner, x, d })
+    let parsed = ParsedJwk {
+        owner,
+        crv,
+        x,
+        y,
+        d,
+    };
+    if let Some(kid) = &jwk.kid {
+        if kid.as_str() != parsed.kid().as_str() {
+            return Err(Error::InvalidKey(
+                "kid is not the key's RFC 7638 thumbprint",
+            ));
+        }
+    }
+    Ok(parsed)
 }
 
 fn write_jwk(jwk: &Jwk) -> String {
@@ -159,37 +202,81 @@ fn write_jwk(jwk: &Jwk) -> String {
 // Signing (source) keys
 // ---------------------------------------------------------------------------------------
 
-/// A source's Ed25519 signing key. Secret: zeroized on drop, redacted in `Debug`.
+/// A signature algorithm. It belongs to the key (its JWK `kty`/`crv`), never to a message:
+/// an envelope has no algorithm field, and a consumer verifies with the algorithm of the
+/// trusted key it looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureAlgorithm {
+    /// Ed25519 (RFC 8032): JWK `{"kty":"OKP","crv":"Ed25519"}`, `alg` `EdDSA`. The default.
+    Ed25519,
+    /// ECDSA over P-256 with SHA-256, signatures as fixed 64-byte `r || s`: JWK
+    /// `{"kty":"EC","crv":"P-256"}`, `alg` `ES256`. For producers whose keys must live in
+    /// HSMs or KMSs that do not offer Ed25519.
+    EcdsaP256Sha256,
+}
+
+enum Signer {
+    Ed25519(Ed25519Pair),
+    P256(EcdsaP256Pair),
+}
+
+/// A source's signing key (Ed25519 or ECDSA P-256). Secret: zeroized on drop (our copy of the
+/// seed / scalar), redacted in `Debug`.
 pub struct SigningKey {
-    seed: Zeroizing<[u8; KEY_LEN]>,
-    pair: Ed25519Pair,
+    secret: Zeroizing<[u8; KEY_LEN]>,
+    signer: Signer,
     public: VerifyingKey,
 }
 
 impl SigningKey {
-    /// Generates a new signing key for `source` from the system's CSPRNG.
+    /// Generates a new Ed25519 signing key for `source` from the system's CSPRNG.
     ///
     /// # Errors
     /// [`Error::Malformed`] if `source` is not a valid identifier; [`Error::Rng`].
     pub fn generate(source: &str) -> Result<Self> {
-        check_identifier(source, "source id")?;
-        let mut seed = Zeroizing::new([0u8; KEY_LEN]);
-        crypto::fill_random(seed.as_mut())?;
-        Self::from_seed(source, seed, None)
+        Self::generate_with(source, SignatureAlgorithm::Ed25519)
     }
 
-    fn from_seed(
+    /// Generates a new signing key of the given algorithm for `source`.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `source` is not a valid identifier; [`Error::Rng`].
+    pub fn generate_with(source: &str, alg: SignatureAlgorithm) -> Result<Self> {
+        check_identifier(source, "source id")?;
+        match alg {
+            SignatureAlgorithm::Ed25519 => {
+                let mut seed = Zeroizing::new([0u8; KEY_LEN]);
+                crypto::fill_random(seed.as_mut())?;
+                Self::ed25519(source, seed, None)
+            }
+            SignatureAlgorithm::EcdsaP256Sha256 => {
+                let (pair, d, public) = EcdsaP256Pair::generate()?;
+                Ok(Self {
+                    secret: d,
+                    signer: Signer::P256(pair),
+                    public: VerifyingKey::p256(source.to_owned(), public),
+                })
+            }
+        }
+    }
+
+    fn ed25519(
         source: &str,
         seed: Zeroizing<[u8; KEY_LEN]>,
         expected_public: Option<&[u8; KEY_LEN]>,
     ) -> Result<Self> {
         let pair = Ed25519Pair::from_seed(&seed, expected_public.map(|p| p.as_slice()))?;
-        let public = VerifyingKey::from_parts(source.to_owned(), pair.public_key());
-        Ok(Self { seed, pair, public })
+        let public = VerifyingKey::ed25519(source.to_owned(), pair.public_key());
+        Ok(Self {
+            secret: seed,
+            signer: Signer::Ed25519(pair),
+            public,
+        })
     }
 
-    /// Loads a signing key from a secret Ed25519 OKP JWK (with `d`, `x` and `source`).
-    /// The public half `x` must match the secret `d`.
+    /// Loads a signing key from a secret JWK with `source`: Ed25519 (`kty` `OKP`, `d`, `x`)
+    /// or ECDSA P-256 (`kty` `EC`, `d`, `x`, `y`). The public half must match the secret.
     ///
     /// # Errors
     /// [`Error::InvalidKey`] naming what is wrong with the JWK.
@@ -197,15 +284,25 @@ impl SigningKey {
         let p = parse_jwk(
             jwk,
             &JwkRules {
-                crv: ED25519,
-                alg: Some("EdDSA"),
+                types: SIGNING_TYPES,
                 use_: "sig",
                 source: true,
                 secret: true,
             },
         )?;
-        let seed = p.d.ok_or(Error::InvalidKey("d missing"))?;
-        Self::from_seed(&p.owner, seed, Some(&p.x))
+        let d = p.d.ok_or(Error::InvalidKey("d missing"))?;
+        match p.y {
+            None => Self::ed25519(&p.owner, d, Some(&p.x)),
+            Some(y) => {
+                let public = p256_public(&p.x, &y);
+                let pair = EcdsaP256Pair::from_private(&d, &public)?;
+                Ok(Self {
+                    secret: d,
+                    signer: Signer::P256(pair),
+                    public: VerifyingKey::p256(p.owner, public),
+                })
+            }
+        }
     }
 
     /// Exports the secret key as a JWK. The result holds the secret: it zeroizes on drop;
@@ -213,7 +310,7 @@ impl SigningKey {
     #[must_use]
     pub fn to_secret_jwk(&self) -> Zeroizing<String> {
         let mut jwk = self.public.jwk();
-        jwk.d = Some(Zeroizing::new(b64_encode(self.seed.as_ref())));
+        jwk.d = Some(Zeroizing::new(b64_encode(self.secret.as_ref())));
         Zeroizing::new(write_jwk(&jwk))
     }
 
@@ -235,8 +332,17 @@ impl SigningKey {
         &self.public.kid
     }
 
-    pub(crate) fn sign(&self, msg: &[u8]) -> [u8; crypto::SIGNATURE_LEN] {
-        self.pair.sign(msg)
+    /// The key's signature algorithm.
+    #[must_use]
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.public.algorithm()
+    }
+
+    pub(crate) fn sign(&self, msg: &[u8]) -> Result<[u8; crypto::SIGNATURE_LEN]> {
+        match &self.signer {
+            Signer::Ed25519(p) => Ok(p.sign(msg)),
+            Signer::P256(p) => p.sign(msg),
+        }
     }
 }
 
@@ -244,26 +350,56 @@ impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
             .field("source", &self.public.source)
+            .field("algorithm", &self.public.algorithm())
             .field("kid", &self.public.kid)
             .finish_non_exhaustive()
     }
 }
 
-/// A source's Ed25519 verifying (public) key, as a consumer trusts it.
+fn p256_public(x: &[u8; KEY_LEN], y: &[u8; KEY_LEN]) -> [u8; P256_PUBLIC_LEN] {
+    let mut out = [0u8; P256_PUBLIC_LEN];
+    out[0] = 0x04;
+    out[1..33].copy_from_slice(x);
+    out[33..].copy_from_slice(y);
+    out
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum PublicBytes {
+    Ed25519([u8; KEY_LEN]),
+    P256([u8; P256_PUBLIC_LEN]),
+}
+
+/// A source's verifying (public) key, as a consumer trusts it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifyingKey {
     source: String,
-    bytes: [u8; KEY_LEN],
+    public: PublicBytes,
     kid: KeyId,
 }
 
 impl VerifyingKey {
-    fn from_parts(source: String, bytes: [u8; KEY_LEN]) -> Self {
+    fn ed25519(source: String, bytes: [u8; KEY_LEN]) -> Self {
         let kid = KeyId::thumbprint(ED25519, &bytes);
-        Self { source, bytes, kid }
+        Self {
+            source,
+            public: PublicBytes::Ed25519(bytes),
+            kid,
+        }
     }
 
-    /// Loads a verifying key from a public Ed25519 OKP JWK (with `x` and `source`, no `d`).
+    fn p256(source: String, public: [u8; P256_PUBLIC_LEN]) -> Self {
+        let (x, y) = p256_coordinates(&public);
+        let kid = KeyId::thumbprint_ec(&x, &y);
+        Self {
+            source,
+            public: PublicBytes::P256(public),
+            kid,
+        }
+    }
+
+    /// Loads a verifying key from a public JWK with `source` and no `d`: Ed25519 (`OKP`, `x`)
+    /// or ECDSA P-256 (`EC`, `x`, `y`; the point must be on the curve).
     ///
     /// # Errors
     /// [`Error::InvalidKey`] naming what is wrong with the JWK.
@@ -271,25 +407,41 @@ impl VerifyingKey {
         let p = parse_jwk(
             jwk,
             &JwkRules {
-                crv: ED25519,
-                alg: Some("EdDSA"),
+                types: SIGNING_TYPES,
                 use_: "sig",
                 source: true,
                 secret: false,
             },
         )?;
-        Ok(Self::from_parts(p.owner, p.x))
+        match p.y {
+            None => Ok(Self::ed25519(p.owner, p.x)),
+            Some(y) => {
+                let public = p256_public(&p.x, &y);
+                if !crypto::p256_public_key_is_valid(&public) {
+                    return Err(Error::InvalidKey("P-256 point is not on the curve"));
+                }
+                Ok(Self::p256(p.owner, public))
+            }
+        }
     }
 
     fn jwk(&self) -> Jwk {
+        let (kty, crv, alg, x, y) = match &self.public {
+            PublicBytes::Ed25519(b) => ("OKP", ED25519, "EdDSA", b64_encode(b), None),
+            PublicBytes::P256(p) => {
+                let (x, y) = p256_coordinates(p);
+                ("EC", P256, "ES256", b64_encode(&x), Some(b64_encode(&y)))
+            }
+        };
         Jwk {
-            kty: "OKP".into(),
-            crv: ED25519.into(),
-            alg: Some("EdDSA".into()),
+            kty: kty.into(),
+            crv: crv.into(),
+            alg: Some(alg.into()),
             use_: Some("sig".into()),
             kid: Some(self.kid.0.clone()),
             source: Some(self.source.clone()),
-            x: b64_encode(&self.bytes),
+            x,
+            y,
             ..Jwk::default()
         }
     }
@@ -312,15 +464,37 @@ impl VerifyingKey {
         &self.kid
     }
 
-    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
-        crypto::ed25519_verify(&self.bytes, msg, sig)
+    /// The key's signature algorithm.
+    #[must_use]
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        match self.public {
+            PublicBytes::Ed25519(_) => SignatureAlgorithm::Ed25519,
+            PublicBytes::P256(_) => SignatureAlgorithm::EcdsaP256Sha256,
+        }
     }
+
+    /// Verifies with this key's own algorithm.
+    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match &self.public {
+            PublicBytes::Ed25519(b) => crypto::ed25519_verify(b, msg, sig),
+            PublicBytes::P256(p) => crypto::ecdsa_p256_verify(p, msg, sig),
+        }
+    }
+}
+
+fn p256_coordinates(public: &[u8; P256_PUBLIC_LEN]) -> ([u8; KEY_LEN], [u8; KEY_LEN]) {
+    let mut x = [0u8; KEY_LEN];
+    let mut y = [0u8; KEY_LEN];
+    x.copy_from_slice(&public[1..33]);
+    y.copy_from_slice(&public[33..]);
+    (x, y)
 }
 
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyingKey")
             .field("source", &self.source)
+            .field("algorithm", &self.algorithm())
             .field("kid", &self.kid)
             .finish()
     }
@@ -373,8 +547,7 @@ impl RecipientSecretKey {
         let p = parse_jwk(
             jwk,
             &JwkRules {
-                crv: X25519,
-                alg: None,
+                types: RECIPIENT_TYPES,
                 use_: "enc",
                 source: false,
                 secret: true,
@@ -454,8 +627,7 @@ impl RecipientPublicKey {
         let p = parse_jwk(
             jwk,
             &JwkRules {
-                crv: X25519,
-                alg: None,
+                types: RECIPIENT_TYPES,
                 use_: "enc",
                 source: false,
                 secret: false,
@@ -811,7 +983,9 @@ mod tests {
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
         );
         // RFC 8037 A.4: signature over "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc".
-        let sig = k.sign(b"eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc");
+        let sig = k
+            .sign(b"eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc")
+            .unwrap();
         assert_eq!(
             b64_encode(&sig),
             "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg"
@@ -831,7 +1005,7 @@ mod tests {
         assert_eq!(again.verifying_key(), sk.verifying_key());
         let vk = VerifyingKey::from_jwk(&sk.verifying_key().to_jwk()).unwrap();
         assert_eq!(&vk, sk.verifying_key());
-        let d = b64_encode(sk.seed.as_ref());
+        let d = b64_encode(sk.secret.as_ref());
         assert!(!format!("{sk:?}").contains(&d));
 
         let rk = RecipientSecretKey::generate("billing").unwrap();

@@ -120,8 +120,8 @@ pub use envelope::{Header, Limits, RecipientEntry, UntrustedEnvelope, FORMAT_VER
 pub use error::{Error, ErrorKind, Result};
 pub use eventbridge::{DeliveredEvent, PutEventsEntry};
 pub use keys::{
-    ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SealTo, SigningKey,
-    SymmetricKey, VerifyingKey,
+    ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SealTo,
+    SignatureAlgorithm, SigningKey, SymmetricKey, VerifyingKey,
 };
 pub use open::{
     open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,

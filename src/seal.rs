@@ -284,7 +284,7 @@ fn seal_impl<'r, R: Into<SealTo<'r>> + Copy>(
     let mut ciphertext = Vec::with_capacity(payload.len() + TAG_LEN);
     ciphertext.extend_from_slice(payload);
     payload_keys.seal(&payload_aad(&header_bytes), &mut ciphertext)?;
-    let signature = key.sign(&signed_message(&header_bytes, &ciphertext));
+    let signature = key.sign(&signed_message(&header_bytes, &ciphertext))?;
     Ok(SealedEnvelope {
         json: write_envelope(&header_bytes, &ciphertext, &signature),
         id,
