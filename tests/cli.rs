@@ -447,3 +447,265 @@ fn usage_and_other_failures() {
         "store-unavailable",
     );
 }
+
+#[test]
+fn trust_files_eventbridge_entries_and_new_key_kinds() {
+    let dir = setup();
+    let d = dir.path();
+    ok(
+        &[
+            "keygen",
+            "signing",
+            "--source",
+            "hsm",
+            "--alg",
+            "p256",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    ok(
+        &[
+            "keygen",
+            "symmetric",
+            "--consumer",
+            "ledger",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(d.join("keys/ledger.psk.jwk"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(m & 0o777, 0o600);
+    }
+    // trust add creates the file, a second add updates it; trust check prints the policy.
+    let shown = ok(
+        &[
+            "trust",
+            "add",
+            "--file",
+            "trust.json",
+            "--source",
+            "orders",
+            "--key",
+            "keys/orders.verify.jwk",
+            "--account",
+            "111122223333",
+            "--eventbridge-source",
+            "com.example.orders",
+            "--allow",
+            "order.*",
+        ],
+        d,
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&shown).contains("may send:           order.*"));
+    ok(
+        &[
+            "trust",
+            "add",
+            "--file",
+            "trust.json",
+            "--source",
+            "hsm",
+            "--key",
+            "keys/hsm.verify.jwk",
+            "--allow",
+            "*",
+            "--not-after",
+            "2100-01-01T00:00:00Z",
+        ],
+        d,
+        b"",
+    );
+    let check = String::from_utf8(ok(&["trust", "check", "--file", "trust.json"], d, b"")).unwrap();
+    assert!(
+        check.contains("source orders") && check.contains("source hsm"),
+        "{check}"
+    );
+    assert!(
+        check.contains("EcdsaP256Sha256") && check.contains("2100-01-01"),
+        "{check}"
+    );
+
+    // A key for another source is refused; a broken file is named with its field.
+    let out = run(
+        &[
+            "trust",
+            "add",
+            "--file",
+            "trust.json",
+            "--source",
+            "orders",
+            "--key",
+            "keys/hsm.verify.jwk",
+        ],
+        d,
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::write(
+        d.join("broken.json"),
+        r#"{"version":1,"sources":[{"source":"s","allow":["*"],"keys":[],"extra":1}]}"#,
+    )
+    .unwrap();
+    let out = run(&["trust", "check", "--file", "broken.json"], d, b"");
+    assert_eq!(out.status.code(), Some(1));
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        msg.contains("broken.json") && msg.contains("sources[0]") && msg.contains("extra"),
+        "{msg}"
+    );
+
+    // Seal a PutEvents entry to an HPKE and a pre-shared-key recipient.
+    let entry = ok(
+        &[
+            "seal",
+            "--key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "order.created",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+            "--to",
+            "keys/ledger.psk.jwk",
+            "--eventbridge-entry",
+            "--bus",
+            "central",
+            "--source-name",
+            "com.example.orders",
+        ],
+        d,
+        b"{\"n\":1}",
+    );
+    let e: serde_json::Value = serde_json::from_slice(&entry).unwrap();
+    assert_eq!(e["EventBusName"], "central");
+    assert_eq!(e["DetailType"], "order.created");
+    let envelope: serde_json::Value = serde_json::from_str(e["Detail"].as_str().unwrap()).unwrap();
+    let h: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            envelope["header"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        h["expires_at"].as_i64().unwrap() - h["issued_at"].as_i64().unwrap(),
+        25 * 3600
+    );
+    let event = |account: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "version": "0", "id": "1", "detail-type": e["DetailType"], "source": e["Source"],
+            "account": account, "time": "2026-11-25T00:00:00Z", "region": "eu-west-1",
+            "resources": [], "detail": envelope,
+        }))
+        .unwrap()
+    };
+    let open_eb = [
+        "open",
+        "--key",
+        "keys/billing.recipient.jwk",
+        "--trust-file",
+        "trust.json",
+        "--eventbridge",
+        "--replay-db",
+        "b.db",
+    ];
+    assert_eq!(ok(&open_eb, d, &event("111122223333")), b"{\"n\":1}");
+    rejected(&open_eb, d, &event("111122223333"), "replayed");
+    let open_psk = [
+        "open",
+        "--key",
+        "keys/ledger.psk.jwk",
+        "--trust-file",
+        "trust.json",
+        "--eventbridge",
+        "--replay-db",
+        "l.db",
+    ];
+    rejected(&open_psk, d, &event("999988887777"), "binding-mismatch");
+    assert_eq!(ok(&open_psk, d, &event("111122223333")), b"{\"n\":1}");
+
+    // Policy from the trust file: orders may not send refund.issued.
+    let refund = ok(
+        &[
+            "seal",
+            "--key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "refund.issued",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+        ],
+        d,
+        b"x",
+    );
+    rejected(
+        &[
+            "open",
+            "--key",
+            "keys/billing.recipient.jwk",
+            "--trust-file",
+            "trust.json",
+            "--no-replay-check",
+        ],
+        d,
+        &refund,
+        "policy-denied",
+    );
+    // --trust beside --trust-file may not widen a source the file already governs.
+    let out = run(
+        &[
+            "open",
+            "--key",
+            "keys/billing.recipient.jwk",
+            "--trust-file",
+            "trust.json",
+            "--trust",
+            "keys/orders.verify.jwk",
+            "--no-replay-check",
+        ],
+        d,
+        &refund,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // The P-256 source opens through the file.
+    let p256 = ok(
+        &[
+            "seal",
+            "--key",
+            "keys/hsm.sign.jwk",
+            "--type",
+            "anything",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+        ],
+        d,
+        b"hsm",
+    );
+    assert_eq!(
+        ok(
+            &[
+                "open",
+                "--key",
+                "keys/billing.recipient.jwk",
+                "--trust-file",
+                "trust.json",
+                "--no-replay-check"
+            ],
+            d,
+            &p256
+        ),
+        b"hsm"
+    );
+}

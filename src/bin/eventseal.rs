@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Parser, Subcommand};
 use eventseal::{
-    Clock, FixedClock, Freshness, Header, Limits, Opener, RecipientPublicKey, RecipientSecretKey,
-    Sealer, SigningKey, SqliteReplayStore, SystemClock, TrustStore, UntrustedEnvelope,
-    VerifyingKey,
+    Clock, ConsumerKey, FixedClock, Freshness, Header, Limits, Opener, PutEventsEntry,
+    RecipientPublicKey, RecipientSecretKey, SealTo, Sealer, SignatureAlgorithm, SigningKey,
+    SqliteReplayStore, SymmetricKey, SystemClock, TrustStore, TrustedKey, TrustedSource,
+    UntrustedEnvelope, VerifyingKey,
 };
 
 #[derive(Parser)]
@@ -42,15 +43,61 @@ enum Command {
     Open(OpenArgs),
     /// Print an envelope's header as JSON without verifying or decrypting it.
     Inspect(InspectArgs),
+    /// Create, update and check trust files.
+    #[command(subcommand)]
+    Trust(TrustCmd),
+}
+
+#[derive(Subcommand)]
+enum TrustCmd {
+    /// Create or update a trust file: trust KEY for SOURCE, with its policy.
+    Add(TrustAddArgs),
+    /// Validate a trust file and print what it trusts.
+    Check {
+        /// The trust file.
+        #[arg(long, value_name = "TRUST_FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct TrustAddArgs {
+    /// The trust file (created if missing).
+    #[arg(long, value_name = "TRUST_FILE")]
+    file: PathBuf,
+    /// The source id.
+    #[arg(long)]
+    source: String,
+    /// The source's verifying key (public JWK); its `source` member must match.
+    #[arg(long, value_name = "VERIFY_JWK")]
+    key: PathBuf,
+    /// An AWS account id the source's events may arrive from; repeatable.
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    accounts: Vec<String>,
+    /// The EventBridge `source` string the source uses.
+    #[arg(long, value_name = "NAME")]
+    eventbridge_source: Option<String>,
+    /// An event type the source may send: exact, PREFIX.* or *; repeatable.
+    #[arg(long = "allow", value_name = "TYPE_PATTERN")]
+    allow: Vec<String>,
+    /// The key is valid for envelopes issued from this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    not_before: Option<String>,
+    /// The key is valid for envelopes issued until this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    not_after: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum Keygen {
-    /// A source's Ed25519 signing key: DIR/SRC.sign.jwk (secret, 0600) and DIR/SRC.verify.jwk.
+    /// A source's signing key: DIR/SRC.sign.jwk (secret, 0600) and DIR/SRC.verify.jwk.
     Signing {
         /// The source id this key signs for.
         #[arg(long)]
         source: String,
+        /// The algorithm: ed25519 (default) or p256 (ECDSA P-256 / SHA-256).
+        #[arg(long, default_value = "ed25519", value_parser = ["ed25519", "p256"])]
+        alg: String,
         /// Directory to write the key files into (created if missing).
         #[arg(long)]
         out_dir: PathBuf,
@@ -65,6 +112,16 @@ enum Keygen {
         #[arg(long)]
         out_dir: PathBuf,
     },
+    /// A pre-shared 256-bit key for a consumer: DIR/ID.psk.jwk (secret, 0600), given to both
+    /// the consumer and its producers.
+    Symmetric {
+        /// The consumer id this key decrypts for.
+        #[arg(long)]
+        consumer: String,
+        /// Directory to write the key file into (created if missing).
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -75,12 +132,23 @@ struct SealArgs {
     /// The event type.
     #[arg(long = "type", value_name = "TYPE")]
     event_type: String,
-    /// A recipient's public key (JWK); repeat for several consumers.
+    /// A recipient: a consumer's public key (JWK) or a pre-shared key (oct JWK); repeat for
+    /// several consumers.
     #[arg(long = "to", value_name = "RECIPIENT_PUB_JWK", required = true)]
     to: Vec<PathBuf>,
-    /// Time-to-live in seconds.
-    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
-    ttl: u64,
+    /// Time-to-live in seconds [default: 3600, or 90000 (25 h) with --eventbridge-entry].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    ttl: Option<u64>,
+    /// Write a PutEvents entry (Source, DetailType, Detail, EventBusName) instead of the
+    /// bare envelope.
+    #[arg(long, requires_all = ["bus", "source_name"])]
+    eventbridge_entry: bool,
+    /// The event bus name or ARN, with --eventbridge-entry.
+    #[arg(long, value_name = "NAME", requires = "eventbridge_entry")]
+    bus: Option<String>,
+    /// The EventBridge Source, with --eventbridge-entry.
+    #[arg(long, value_name = "EB_SOURCE", requires = "eventbridge_entry")]
+    source_name: Option<String>,
     /// The payload's content type.
     #[arg(long, default_value = eventseal::DEFAULT_CONTENT_TYPE)]
     content_type: String,
@@ -95,12 +163,26 @@ struct SealArgs {
 #[derive(clap::Args)]
 #[command(group(ArgGroup::new("replay").required(true).args(["replay_db", "no_replay_check"])))]
 struct OpenArgs {
-    /// The consumer's recipient key (secret JWK); repeat during key rotation.
+    /// The consumer's key: a recipient secret JWK or a pre-shared oct JWK; repeat during key
+    /// rotation.
     #[arg(long, value_name = "RECIPIENT_JWK", required = true)]
     key: Vec<PathBuf>,
-    /// A trusted source's verifying key (JWK); repeat for several sources or keys.
-    #[arg(long, value_name = "VERIFY_JWK", required = true)]
+    /// A trusted source's verifying key (JWK), trusted for every event type; repeat for
+    /// several sources or keys.
+    #[arg(
+        long,
+        value_name = "VERIFY_JWK",
+        required_unless_present = "trust_file"
+    )]
     trust: Vec<PathBuf>,
+    /// A trust file (sources, keys with windows, allowed event types, accounts).
+    #[arg(long, value_name = "FILE")]
+    trust_file: Option<PathBuf>,
+    /// The input is an EventBridge event as delivered to a target; its account, source and
+    /// detail-type are bound to the envelope in its detail (needs a trust file with accounts
+    /// and an EventBridge source).
+    #[arg(long)]
+    eventbridge: bool,
     /// SQLite file that records opened envelopes (created if missing).
     #[arg(long, value_name = "FILE")]
     replay_db: Option<PathBuf>,
@@ -162,6 +244,8 @@ fn main() -> ExitCode {
         Command::Seal(a) => seal(a),
         Command::Open(a) => open(a),
         Command::Inspect(a) => inspect(a),
+        Command::Trust(TrustCmd::Add(a)) => trust_add(a),
+        Command::Trust(TrustCmd::Check { file }) => trust_check(&file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -231,8 +315,17 @@ fn write_new_file(path: &Path, contents: &str, secret: bool) -> Result<(), Failu
 fn keygen(k: Keygen) -> Result<(), Failure> {
     let rejected = |e: eventseal::Error| Failure::Other(e.to_string());
     match k {
-        Keygen::Signing { source, out_dir } => {
-            let key = SigningKey::generate(&source).map_err(rejected)?;
+        Keygen::Signing {
+            source,
+            alg,
+            out_dir,
+        } => {
+            let alg = if alg == "p256" {
+                SignatureAlgorithm::EcdsaP256Sha256
+            } else {
+                SignatureAlgorithm::Ed25519
+            };
+            let key = SigningKey::generate_with(&source, alg).map_err(rejected)?;
             fs::create_dir_all(&out_dir)?;
             let secret = out_dir.join(format!("{source}.sign.jwk"));
             let public = out_dir.join(format!("{source}.verify.jwk"));
@@ -259,25 +352,86 @@ fn keygen(k: Keygen) -> Result<(), Failure> {
                 key.key_id()
             );
         }
+        Keygen::Symmetric { consumer, out_dir } => {
+            let key = SymmetricKey::generate(&consumer).map_err(rejected)?;
+            fs::create_dir_all(&out_dir)?;
+            let secret = out_dir.join(format!("{consumer}.psk.jwk"));
+            write_new_file(&secret, &key.to_secret_jwk(), true)?;
+            eprintln!("wrote {} (secret, kid {})", secret.display(), key.key_id());
+        }
     }
     Ok(())
+}
+
+/// A recipient key file: a consumer's public key or a pre-shared key, told apart by `kty`.
+enum ToKey {
+    Public(RecipientPublicKey),
+    Symmetric(SymmetricKey),
+}
+
+fn is_oct(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .is_some_and(|v| v["kty"] == "oct")
+}
+
+fn read_to(path: &Path) -> Result<ToKey, Failure> {
+    let text = zeroize::Zeroizing::new(
+        fs::read_to_string(path).map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?,
+    );
+    let key = if is_oct(&text) {
+        SymmetricKey::from_jwk(&text).map(ToKey::Symmetric)
+    } else {
+        RecipientPublicKey::from_jwk(&text).map(ToKey::Public)
+    };
+    key.map_err(|e| Failure::Other(format!("{}: {e}", path.display())))
+}
+
+fn read_consumer_key(path: &Path) -> Result<ConsumerKey, Failure> {
+    let text = zeroize::Zeroizing::new(
+        fs::read_to_string(path).map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?,
+    );
+    let key = if is_oct(&text) {
+        SymmetricKey::from_jwk(&text).map(ConsumerKey::from)
+    } else {
+        RecipientSecretKey::from_jwk(&text).map(ConsumerKey::from)
+    };
+    key.map_err(|e| Failure::Other(format!("{}: {e}", path.display())))
 }
 
 fn seal(a: SealArgs) -> Result<(), Failure> {
     let key = read_key(&a.key, SigningKey::from_jwk)?;
     let recipients =
         a.to.iter()
-            .map(|p| read_key(p, RecipientPublicKey::from_jwk))
+            .map(|p| read_to(p))
             .collect::<Result<Vec<_>, _>>()?;
     let payload = read_input(a.input.as_deref())?;
-    let refs: Vec<&RecipientPublicKey> = recipients.iter().collect();
+    let to: Vec<SealTo<'_>> = recipients
+        .iter()
+        .map(|r| match r {
+            ToKey::Public(k) => SealTo::from(k),
+            ToKey::Symmetric(k) => SealTo::from(k),
+        })
+        .collect();
+    let default_ttl = if a.eventbridge_entry {
+        eventseal::eventbridge::DEFAULT_TTL
+    } else {
+        eventseal::DEFAULT_TTL
+    };
     let sealer = Sealer::new(key)
-        .with_ttl(Duration::from_secs(a.ttl))
+        .with_ttl(a.ttl.map(Duration::from_secs).unwrap_or(default_ttl))
         .with_content_type(a.content_type);
     let envelope = sealer
-        .seal(&a.event_type, &payload, &refs)
+        .seal(&a.event_type, &payload, &to)
         .map_err(|e| Failure::Other(e.to_string()))?;
-    let mut out = envelope.into_string();
+    let mut out = match (&a.bus, &a.source_name) {
+        (Some(bus), Some(source)) if a.eventbridge_entry => {
+            PutEventsEntry::new(&envelope, source, bus)
+                .map_err(|e| Failure::Other(e.to_string()))?
+                .to_json()
+        }
+        _ => envelope.into_string(),
+    };
     out.push('\n');
     write_output(a.output.as_deref(), out.as_bytes())
 }
@@ -309,13 +463,23 @@ fn open(a: OpenArgs) -> Result<(), Failure> {
     let keys = a
         .key
         .iter()
-        .map(|p| read_key(p, RecipientSecretKey::from_jwk))
+        .map(|p| read_consumer_key(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let trust: TrustStore = a
-        .trust
-        .iter()
-        .map(|p| read_key(p, VerifyingKey::from_jwk))
-        .collect::<Result<_, _>>()?;
+    let mut trust = match &a.trust_file {
+        Some(f) => TrustStore::load(f).map_err(|e| Failure::Other(e.to_string()))?,
+        None => TrustStore::new(),
+    };
+    for p in &a.trust {
+        let key = read_key(p, VerifyingKey::from_jwk)?;
+        if a.trust_file.is_some() && trust.source(key.source()).is_some() {
+            return Err(Failure::Other(format!(
+                "{}: source {:?} is in the trust file; add the key there (eventseal trust add)",
+                p.display(),
+                key.source()
+            )));
+        }
+        trust.add(key);
+    }
     let clock: Arc<dyn Clock> = match a.now {
         Some(t) => Arc::new(FixedClock::new(t)),
         None => Arc::new(SystemClock),
@@ -333,10 +497,13 @@ fn open(a: OpenArgs) -> Result<(), Failure> {
             .with_max_skew(Duration::from_secs(a.max_skew))
             .with_max_lifetime(Duration::from_secs(a.max_lifetime)),
     );
-    let envelope = read_input(a.input.as_deref())?;
-    let opened = opener
-        .open(trim_line_end(&envelope))
-        .map_err(Failure::Rejected)?;
+    let input = read_input(a.input.as_deref())?;
+    let opened = if a.eventbridge {
+        opener.open_eventbridge(trim_line_end(&input))
+    } else {
+        opener.open(trim_line_end(&input))
+    }
+    .map_err(Failure::Rejected)?;
     if let Some(p) = &a.header_output {
         let mut text = serde_json::to_string_pretty(&header_json(opened.header()))
             .map_err(|e| Failure::Other(e.to_string()))?;
@@ -364,4 +531,92 @@ fn inspect(a: InspectArgs) -> Result<(), Failure> {
     let mut text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Other(e.to_string()))?;
     text.push('\n');
     write_output(None, text.as_bytes())
+}
+
+fn parse_rfc3339(text: Option<&str>, what: &str) -> Result<Option<i64>, Failure> {
+    text.map(|t| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.timestamp())
+            .map_err(|e| Failure::Other(format!("--{what} {t:?}: not an RFC 3339 time: {e}")))
+    })
+    .transpose()
+}
+
+fn trust_add(a: TrustAddArgs) -> Result<(), Failure> {
+    let other = |e: eventseal::Error| Failure::Other(e.to_string());
+    let mut trust = if a.file.exists() {
+        TrustStore::load(&a.file).map_err(other)?
+    } else {
+        TrustStore::new()
+    };
+    let key = read_key(&a.key, VerifyingKey::from_jwk)?;
+    let not_before = parse_rfc3339(a.not_before.as_deref(), "not-before")?;
+    let not_after = parse_rfc3339(a.not_after.as_deref(), "not-after")?;
+    let mut source = match trust.source(&a.source) {
+        Some(s) => s.clone(),
+        None => TrustedSource::new(&a.source).map_err(other)?,
+    };
+    source
+        .add_key(TrustedKey::new(key).with_window(not_before, not_after))
+        .map_err(other)?;
+    for p in &a.allow {
+        source.allow(p).map_err(other)?;
+    }
+    for acct in &a.accounts {
+        source.add_account(acct).map_err(other)?;
+    }
+    if let Some(name) = &a.eventbridge_source {
+        source.set_eventbridge_source(name).map_err(other)?;
+    }
+    trust.add_source(source);
+    // Write to a temporary file and rename, so a crash never leaves half a trust file.
+    let tmp = a.file.with_extension("tmp");
+    fs::write(&tmp, trust.to_json())?;
+    fs::rename(&tmp, &a.file)?;
+    eprintln!("updated {}", a.file.display());
+    trust_check(&a.file)
+}
+
+fn trust_check(file: &Path) -> Result<(), Failure> {
+    let trust = TrustStore::load(file).map_err(|e| Failure::Other(e.to_string()))?;
+    let time = |t: Option<i64>| {
+        t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_else(|| "-".to_owned())
+    };
+    let mut out = String::new();
+    for s in trust.sources() {
+        let allowed: Vec<&str> = s.allowed().iter().map(|p| p.as_str()).collect();
+        out.push_str(&format!("source {}\n", s.id()));
+        out.push_str(&format!(
+            "  may send:           {}\n",
+            if allowed.is_empty() {
+                "nothing (no allow patterns)".to_owned()
+            } else {
+                allowed.join(", ")
+            }
+        ));
+        out.push_str(&format!(
+            "  EventBridge source: {}\n  accounts:           {}\n",
+            s.eventbridge_source().unwrap_or("-"),
+            if s.accounts().is_empty() {
+                "-".to_owned()
+            } else {
+                s.accounts().join(", ")
+            }
+        ));
+        for k in s.keys() {
+            out.push_str(&format!(
+                "  key {} ({:?}) valid {} .. {}\n",
+                k.key().key_id(),
+                k.key().algorithm(),
+                time(k.not_before()),
+                time(k.not_after())
+            ));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("trusts nothing\n");
+    }
+    write_output(None, out.as_bytes())
 }
