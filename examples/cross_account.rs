@@ -207,10 +207,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let flipped = if ct.starts_with('A') {
-        format!("B{}", &ct[1..])
-    } else {
-        format!("A{}", &ct[1..])
+    let flipped = match ct.strip_prefix('A') {
+        Some(rest) => format!("B{rest}"),
+        None => format!("A{}", ct.get(1..).unwrap_or_default()),
     };
     tampered["detail"]["ciphertext"] = flipped.into();
     billing.receive(
