@@ -103,6 +103,7 @@
 
 mod content;
 mod crypto;
+pub mod directory;
 mod encoding;
 pub mod envelope;
 pub mod error;
@@ -116,6 +117,7 @@ pub mod time;
 pub mod trust;
 mod wrap;
 
+pub use directory::RecipientDirectory;
 pub use envelope::{Header, Limits, RecipientEntry, UntrustedEnvelope, FORMAT_VERSION};
 pub use error::{Error, ErrorKind, Result};
 pub use eventbridge::{DeliveredEvent, PutEventsEntry};

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::content::ContentKey;
 use crate::crypto::TAG_LEN;
+use crate::directory::RecipientDirectory;
 use crate::encoding::check_label;
 use crate::envelope::{
     envelope_len, payload_aad, signed_message, write_envelope, Header, Limits, RecipientEntry,
@@ -160,6 +161,26 @@ impl Sealer {
     pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
         self.options.content_type = content_type.into();
         self
+    }
+
+    /// Seals to the named consumers, each with its current key in `directory` (producer-side
+    /// recipient-key rotation; see [`RecipientDirectory::current`]).
+    ///
+    /// # Errors
+    /// As [`Sealer::seal`], and [`Error::InvalidInput`] when a consumer has no key valid now.
+    pub fn seal_for(
+        &self,
+        event_type: &str,
+        payload: &[u8],
+        consumers: &[&str],
+        directory: &RecipientDirectory,
+    ) -> Result<SealedEnvelope> {
+        let now = self.clock.now();
+        let keys = consumers
+            .iter()
+            .map(|c| directory.current(c, now))
+            .collect::<Result<Vec<_>>>()?;
+        self.seal(event_type, payload, &keys)
     }
 
     /// Seals `payload` as an event of `event_type` to `recipients`.

@@ -233,3 +233,57 @@ fn trust_file_load_names_the_file() {
     let e = TrustStore::load(dir.path().join("missing.json")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidTrust);
 }
+
+/// Producer-side recipient rotation: billing publishes a new key valid from T0+1000 and keeps
+/// the old secret; producers seal to the current key; billing opens both.
+#[test]
+fn producers_seal_to_the_current_recipient_key() {
+    use eventseal::{RecipientDirectory, RecipientSecretKey};
+    let w = World::new();
+    let new_key = RecipientSecretKey::generate("billing").unwrap();
+    let mut dir = RecipientDirectory::new();
+    dir.add(w.billing_pub().clone(), None, Some(T0 + 5000))
+        .unwrap();
+    dir.add(new_key.public_key().clone(), Some(T0 + 1000), None)
+        .unwrap();
+    // The file form round-trips.
+    let dir = RecipientDirectory::from_json(&dir.to_json()).unwrap();
+
+    let mut keys = copy_keys(&w.billing);
+    keys.push(RecipientSecretKey::from_jwk(&new_key.to_secret_jwk()).unwrap());
+    let opener = opener_for(&keys, w.trust(), &w.clock);
+
+    let before = w.orders.seal_for("t", b"old", &["billing"], &dir).unwrap();
+    assert_eq!(opener.open(before.as_bytes()).unwrap().payload(), b"old");
+    w.clock.set(T0 + 1000);
+    let after = w.orders.seal_for("t", b"new", &["billing"], &dir).unwrap();
+    assert_eq!(opener.open(after.as_bytes()).unwrap().payload(), b"new");
+    let kid = |env: &eventseal::SealedEnvelope| {
+        Parts::of(env.as_bytes()).header_json()["recipients"][0]["key_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(kid(&before), w.billing_pub().key_id().as_str());
+    assert_eq!(kid(&after), new_key.public_key().key_id().as_str());
+
+    // Unknown consumer, or no key valid now: the sealer refuses.
+    assert_eq!(
+        kind(w.orders.seal_for("t", b"x", &["nobody"], &dir)),
+        ErrorKind::InvalidInput
+    );
+    let mut expired = RecipientDirectory::new();
+    expired
+        .add(w.billing_pub().clone(), None, Some(T0))
+        .unwrap();
+    assert_eq!(
+        kind(w.orders.seal_for("t", b"x", &["billing"], &expired)),
+        ErrorKind::InvalidInput
+    );
+    // A key filed under another consumer in the file is named.
+    let text = dir
+        .to_json()
+        .replacen("\"consumer\": \"billing\"", "\"consumer\": \"audit\"", 1);
+    let e = RecipientDirectory::from_json(&text).unwrap_err();
+    assert!(e.to_string().contains("consumers[0].keys[0].jwk"), "{e}");
+}
