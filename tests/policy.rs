@@ -287,3 +287,20 @@ fn producers_seal_to_the_current_recipient_key() {
     let e = RecipientDirectory::from_json(&text).unwrap_err();
     assert!(e.to_string().contains("consumers[0].keys[0].jwk"), "{e}");
 }
+
+/// The example trust file shipped in docs/ is valid and says what docs/TRUST.md says.
+#[test]
+fn shipped_example_trust_file_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/trust.json");
+    let trust = TrustStore::load(&path).unwrap();
+    let orders = trust.source("orders").unwrap();
+    assert!(orders.allows("order.created") && orders.allows("invoice.paid"));
+    assert!(!orders.allows("payment.settled"));
+    assert_eq!(orders.keys().len(), 2, "a rotation in progress");
+    assert_eq!(orders.eventbridge_source(), Some("com.acme.orders"));
+    let payments = trust.source("payments").unwrap();
+    assert_eq!(
+        payments.keys()[0].key().algorithm(),
+        eventseal::SignatureAlgorithm::EcdsaP256Sha256
+    );
+}
