@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use common::*;
 use eventseal::{
-    FixedClock, Opener, RecipientSecretKey, Sealer, SigningKey, TrustStore, VerifyingKey,
+    ConsumerKey, FixedClock, Opener, RecipientSecretKey, SealTo, Sealer, SignatureAlgorithm,
+    SigningKey, SymmetricKey, TrustStore, VerifyingKey,
 };
 use serde_json::json;
 
@@ -27,9 +28,15 @@ fn open_vector(v: &serde_json::Value) -> eventseal::Result<eventseal::Opened> {
         .iter()
         .map(|j| VerifyingKey::from_jwk(j.as_str().unwrap()).unwrap())
         .collect();
-    let key = RecipientSecretKey::from_jwk(v["recipient_secret_jwk"].as_str().unwrap()).unwrap();
+    let jwk = v["recipient_secret_jwk"].as_str().unwrap();
+    let key: ConsumerKey =
+        if serde_json::from_str::<serde_json::Value>(jwk).unwrap()["kty"] == "oct" {
+            SymmetricKey::from_jwk(jwk).unwrap().into()
+        } else {
+            RecipientSecretKey::from_jwk(jwk).unwrap().into()
+        };
     Opener::new(
-        vec![key],
+        [key],
         trust,
         Arc::new(eventseal::MemoryReplayStore::new(10)),
     )
@@ -81,10 +88,26 @@ fn all_vectors() {
 
 const NOW: i64 = T0 + 10;
 
+trait SecretJwk {
+    fn secret_jwk(&self) -> String;
+}
+
+impl SecretJwk for RecipientSecretKey {
+    fn secret_jwk(&self) -> String {
+        self.to_secret_jwk().to_string()
+    }
+}
+
+impl SecretJwk for SymmetricKey {
+    fn secret_jwk(&self) -> String {
+        self.to_secret_jwk().to_string()
+    }
+}
+
 fn vector(
     description: &str,
     signers: &[&VerifyingKey],
-    recipient: &RecipientSecretKey,
+    recipient: &dyn SecretJwk,
     envelope: &[u8],
     expected: serde_json::Value,
 ) -> serde_json::Value {
@@ -92,7 +115,7 @@ fn vector(
         "description": description,
         "now": NOW,
         "signing_public_jwks": signers.iter().map(|k| k.to_jwk()).collect::<Vec<_>>(),
-        "recipient_secret_jwk": recipient.to_secret_jwk().as_str(),
+        "recipient_secret_jwk": recipient.secret_jwk(),
         "envelope": String::from_utf8(envelope.to_vec()).unwrap(),
         "expected": expected,
     })
@@ -311,6 +334,70 @@ fn regenerate() {
             ),
         ),
     ];
+    // Second key types: an ECDSA P-256 source and a pre-shared-key recipient, in one envelope
+    // with an HPKE recipient.
+    let hsm =
+        Sealer::new(SigningKey::generate_with("hsm", SignatureAlgorithm::EcdsaP256Sha256).unwrap())
+            .with_clock(clock.clone())
+            .with_ttl(std::time::Duration::from_secs(300));
+    let ledger = SymmetricKey::generate("ledger").unwrap();
+    let mixed = hsm
+        .seal(
+            "ledger.entry",
+            payload,
+            &[SealTo::from(billing.public_key()), SealTo::from(&ledger)],
+        )
+        .unwrap();
+    let hvk = hsm.key().verifying_key();
+    let hsm_ok = json!({"payload_b64": b64(payload), "source": "hsm"});
+    let mut bad_salt = Parts::of(mixed.as_bytes());
+    let mut h = bad_salt.header_json();
+    let mut salt = unb64(h["recipients"][1]["enc"].as_str().unwrap());
+    salt[0] ^= 1;
+    h["recipients"][1]["enc"] = b64(&salt).into();
+    bad_salt.set_header_json(&h);
+    let mut vectors = vectors;
+    vectors.push((
+        "ok_p256_signed_hpke_recipient",
+        vector(
+            "ECDSA P-256 source; opened by the HPKE recipient of a mixed envelope.",
+            &[hvk],
+            &billing,
+            mixed.as_bytes(),
+            hsm_ok.clone(),
+        ),
+    ));
+    vectors.push((
+        "ok_p256_signed_psk_recipient",
+        vector(
+            "ECDSA P-256 source; opened by the pre-shared-key recipient of the same envelope.",
+            &[hvk],
+            &ledger,
+            mixed.as_bytes(),
+            hsm_ok,
+        ),
+    ));
+    vectors.push((
+        "fail_psk_salt_changed",
+        vector(
+            "The pre-shared-key entry's salt (enc) changed, not re-signed.",
+            &[hvk],
+            &ledger,
+            &bad_salt.to_envelope(),
+            fail("bad-signature"),
+        ),
+    ));
+    vectors.push((
+        "fail_p256_key_trusted_as_other_source",
+        vector(
+            "Signed by the P-256 key; the consumer trusts only an Ed25519 key of another source.",
+            &[ovk],
+            &billing,
+            mixed.as_bytes(),
+            fail("unknown-key"),
+        ),
+    ));
+
     std::fs::create_dir_all(dir()).unwrap();
     for (name, v) in vectors {
         let text = serde_json::to_string_pretty(&v).unwrap() + "\n";
