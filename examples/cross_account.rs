@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use eventseal::eventbridge::DEFAULT_TTL;
 use eventseal::{
     Clock, ConsumerKey, Opener, PutEventsEntry, RecipientSecretKey, SealTo, Sealer, SigningKey,
     SqliteReplayStore, SymmetricKey, SystemClock, TrustStore, TrustedKey, TrustedSource,
@@ -149,10 +148,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shipping = consumer("shipping", shipping_key.into(), shipping_trust)?;
     let analytics = consumer("analytics", analytics_copy.into(), analytics_trust)?;
     let orders = Sealer::new(orders_key)
-        .with_ttl(DEFAULT_TTL)
+        .with_eventbridge_defaults()
         .with_content_type("application/json");
     let payments = Sealer::new(payments_key)
-        .with_ttl(DEFAULT_TTL)
+        .with_eventbridge_defaults()
         .with_content_type("application/json");
     let put =
         |sealer: &Sealer, eb_source: &str, event_type: &str, payload: &str, to: &[SealTo<'_>]| {

@@ -2,9 +2,10 @@
 //!
 //! Everything else in eventseal goes through these few functions and types, so that a second
 //! backend (aws-lc-rs, which has ring's API) becomes a cargo feature that swaps this module,
-//! not a rewrite. The backend today is `ring` for Ed25519, SHA-256, HMAC/HKDF, AES-GCM and
-//! randomness, and `x25519-dalek` for X25519 with static secrets (ring can only use
-//! ephemeral X25519 keys). Nothing here implements a primitive; it only adapts interfaces.
+//! not a rewrite. The backend today is `ring` for Ed25519, ECDSA P-256, SHA-256, HMAC/HKDF,
+//! AES-GCM, P-256 point validation and randomness, and `x25519-dalek` for X25519 with static
+//! secrets (ring can only use ephemeral X25519 keys). Nothing here implements a primitive; it
+//! only adapts interfaces.
 
 use ring::rand::SecureRandom;
 use ring::{aead, digest, hkdf, hmac, rand, signature};
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// Length of an Ed25519 public key, seed and of an X25519 key.
 pub(crate) const KEY_LEN: usize = 32;
-/// Length of an Ed25519 signature.
+/// Length of a signature: Ed25519, and ECDSA P-256 in fixed `r || s` form.
 pub(crate) const SIGNATURE_LEN: usize = 64;
 /// Length of an AES-GCM tag.
 pub(crate) const TAG_LEN: usize = 16;

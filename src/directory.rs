@@ -114,6 +114,8 @@ impl RecipientDirectory {
         if text.len() > crate::trust::MAX_TRUST_FILE_BYTES {
             return Err(Error::InvalidTrust("directory file too large".to_owned()));
         }
+        crate::encoding::check_json_depth(text.as_bytes(), 16)
+            .map_err(|_| Error::InvalidTrust("JSON nested deeper than 16".to_owned()))?;
         let mut de = serde_json::Deserializer::from_str(text);
         let file: DirectoryFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -150,6 +152,13 @@ impl RecipientDirectory {
                         })
                         .transpose()
                 };
+                if dir
+                    .keys(&c.consumer)
+                    .iter()
+                    .any(|d| d.key.key_id() == key.key_id())
+                {
+                    return Err(at("jwk", "key listed twice".to_owned()));
+                }
                 let nb = time(&k.not_before, "not_before")?;
                 let na = time(&k.not_after, "not_after")?;
                 dir.add(key, nb, na)
@@ -193,9 +202,20 @@ impl RecipientDirectory {
     /// [`Error::InvalidTrust`], naming the file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Error::InvalidTrust(format!("{}: {e}", path.display())))?;
+        if meta.len() > crate::trust::MAX_TRUST_FILE_BYTES as u64 {
+            return Err(Error::InvalidTrust(format!(
+                "{}: file too large",
+                path.display()
+            )));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::InvalidTrust(format!("{}: {e}", path.display())))?;
-        Self::from_json(&text).map_err(|e| Error::InvalidTrust(format!("{}: {e}", path.display())))
+        Self::from_json(&text).map_err(|e| match e {
+            Error::InvalidTrust(m) => Error::InvalidTrust(format!("{}: {m}", path.display())),
+            other => other,
+        })
     }
 }
 

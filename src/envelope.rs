@@ -38,7 +38,9 @@ pub const MAX_CONTENT_TYPE_LEN: usize = 128;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Largest whole envelope, in bytes. Default 262 144 (256 KiB, EventBridge's entry limit).
+    /// Largest whole envelope, in bytes. Default 262 144 (256 KiB). EventBridge's 256 KiB
+    /// entry limit also counts the entry's `Source` and `DetailType`; a sealer for EventBridge
+    /// leaves room for them ([`Sealer::with_eventbridge_defaults`](crate::Sealer::with_eventbridge_defaults)).
     pub max_envelope_bytes: usize,
     /// Largest decoded header, in bytes. Default 65 536.
     pub max_header_bytes: usize,

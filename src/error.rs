@@ -49,8 +49,9 @@ pub enum Error {
     BadSignature,
 
     /// The signing key is trusted, but its validity window (`not_after`) ended before the
-    /// envelope's signed issued-at: the key had been retired when it signed.
-    #[error("signing key outside its validity window")]
+    /// envelope's signed issued-at: the key had been retired when it signed. (A key whose
+    /// window had not yet begun is [`Error::UnknownKey`].)
+    #[error("signing key retired before the envelope was issued")]
     KeyExpired,
 
     /// The trust policy does not allow this source to send this event type.
@@ -103,9 +104,9 @@ pub enum Error {
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),
 
-    /// A trust file (or trust configuration) is invalid; the text names the field and, for
-    /// JSON errors, the line and column.
-    #[error("invalid trust file: {0}")]
+    /// A trust file, recipient directory or trust configuration is invalid; the text names the
+    /// file and field and, for JSON errors, the line and column.
+    #[error("invalid trust configuration: {0}")]
     InvalidTrust(String),
 
     /// An argument given to seal (event type, recipients, time-to-live, …) is not acceptable.

@@ -59,15 +59,18 @@ impl PutEventsEntry {
     ///
     /// # Errors
     /// [`Error::TooLarge`] with the entry's size when it exceeds [`MAX_ENTRY_BYTES`];
-    /// [`Error::InvalidInput`] for an empty source or bus name.
+    /// [`Error::InvalidInput`] for a source name a trust file could not bind to (the rule of
+    /// [`TrustedSource::set_eventbridge_source`](crate::TrustedSource::set_eventbridge_source):
+    /// 1–256 printable ASCII characters, no `"` or backslash, no leading or trailing space) or
+    /// an empty bus name.
     pub fn new(
         envelope: &SealedEnvelope,
         eventbridge_source: &str,
         event_bus: &str,
     ) -> Result<Self> {
-        if eventbridge_source.is_empty() || eventbridge_source.len() > 256 {
-            return Err(Error::InvalidInput("EventBridge source: 1-256 characters"));
-        }
+        crate::encoding::check_label(eventbridge_source, 256, "EventBridge source").map_err(
+            |_| Error::InvalidInput("EventBridge source: 1-256 printable ASCII characters"),
+        )?;
         if event_bus.is_empty() || event_bus.len() > 1600 {
             return Err(Error::InvalidInput("event bus: 1-1600 characters"));
         }

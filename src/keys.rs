@@ -1,5 +1,6 @@
-//! Key types: Ed25519 signing/verifying keys for sources, X25519 recipient keys for
-//! consumers, their key ids, and JWK (RFC 7517 / RFC 8037 OKP) import and export.
+//! Key types: signing/verifying keys for sources (Ed25519, or ECDSA P-256 for HSM/KMS users),
+//! recipient keys for consumers (X25519 for HPKE, or pre-shared 256-bit keys), their key ids,
+//! and JWK (RFC 7517; OKP keys per RFC 8037, EC and oct keys per RFC 7518) import and export.
 //!
 //! - A key id ([`KeyId`]) is the RFC 7638 JWK thumbprint of the public key (SHA-256,
 //!   base64url): derived, never chosen, so two keys never share an id by accident. A JWK whose
@@ -9,7 +10,11 @@
 //! - Secret keys zeroize on drop; their `Debug` prints the identity and key id, never key
 //!   bytes; exporting a secret JWK is explicit ([`SigningKey::to_secret_jwk`]) and returns a
 //!   zeroizing string.
-//! - X25519 public keys of small order are rejected on import and never sealed to.
+//! - X25519 public keys of small order and P-256 points off the curve are rejected on import;
+//!   an all-zero pre-shared key is rejected.
+//! - The algorithm belongs to the key: a [`VerifyingKey`] verifies with its own
+//!   [`SignatureAlgorithm`], and a consumer's [`RecipientKey`] decides how its entry is
+//!   unwrapped; nothing in a message chooses either.
 
 use std::fmt;
 

@@ -3,14 +3,20 @@
 //! Signed, per-consumer encrypted event envelopes.
 //!
 //! A producer **seals** an event: the payload is encrypted under a fresh content key
-//! (AES-256-GCM), the content key is wrapped to each named consumer with HPKE (RFC 9180,
-//! X25519 / HKDF-SHA256 / AES-256-GCM), a key commitment is put in the header, and the
-//! producer's long-term Ed25519 key signs the header and ciphertext.
+//! (AES-256-GCM), the content key is wrapped to each named consumer (HPKE, RFC 9180:
+//! X25519 / HKDF-SHA256 / AES-256-GCM; or a pre-shared 256-bit key), a key commitment is put
+//! in the header, and the producer's long-term key (Ed25519, or ECDSA P-256) signs the header
+//! and ciphertext.
 //!
 //! A consumer **opens** it, in this order: parse with limits → find the trusted key by
-//! (source, key id) → verify the signature over the exact received bytes → check that it is a
+//! (source, key id) → verify the signature over the exact received bytes with that key's
+//! algorithm → check the key's validity window → (for a delivered EventBridge event, bind its
+//! account, source and detail-type) → policy: may this source send this event type, and am I a
 //! recipient → check freshness → claim the envelope id in a replay store → unwrap its content
-//! key → check the commitment → decrypt. Nothing is decrypted before the replay claim.
+//! key → check the commitment → decrypt. Nothing is decrypted before the replay claim, and every
+//! rejection emits one audit event ([`tracing`], target `eventseal::audit`).
+//!
+//! Trust files and key rotation: `docs/TRUST.md`.
 //!
 //! The wire format is specified in `docs/FORMAT.md`; the attacks it stops, and where, in
 //! `docs/THREAT_MODEL.md`.

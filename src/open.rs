@@ -211,8 +211,8 @@ impl ClaimedEnvelope<'_> {
         &self.inner.env.header
     }
 
-    /// Unwraps this consumer's content key (HPKE), checks the key commitment and decrypts
-    /// the payload in place.
+    /// Unwraps this consumer's content key (HPKE or pre-shared key, as the consumer's own key
+    /// decides), checks the key commitment and decrypts the payload in place.
     ///
     /// # Errors
     /// [`Error::DecryptFailed`], with no further detail.
@@ -270,9 +270,10 @@ impl Opened {
 
 /// Opens an envelope in one call with default limits and freshness rules.
 ///
-/// Runs, in order: parse with limits, find the trusted key, verify the signature, check that
-/// one of `keys` is a recipient, check freshness at `clock.now()`, claim the id in `store`,
-/// and only then unwrap and decrypt.
+/// Runs, in order: parse with limits, find the trusted key, verify the signature with the
+/// key's own algorithm, check the key's validity window, check that the source may send this
+/// event type and that one of `keys` is a recipient, check freshness at `clock.now()`, claim
+/// the id in `store`, and only then unwrap and decrypt.
 ///
 /// # Errors
 /// Any [`Error`] of the stages above; see [`ErrorKind`](crate::ErrorKind).

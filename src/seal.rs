@@ -156,6 +156,20 @@ impl Sealer {
         self
     }
 
+    /// Settings for envelopes sent through EventBridge: a time-to-live of
+    /// [`eventbridge::DEFAULT_TTL`](crate::eventbridge::DEFAULT_TTL) (25 hours, beyond
+    /// EventBridge's 24-hour retry window) and an envelope limit that leaves room in the
+    /// 256 KiB PutEvents entry for the longest `Source` and `DetailType` (256 bytes each).
+    #[must_use]
+    pub fn with_eventbridge_defaults(mut self) -> Self {
+        self.options.ttl = crate::eventbridge::DEFAULT_TTL;
+        self.options.limits = self
+            .options
+            .limits
+            .with_max_envelope_bytes(crate::eventbridge::MAX_ENTRY_BYTES - 512);
+        self
+    }
+
     /// Sets the payload's content type (printable ASCII, at most 128 bytes).
     #[must_use]
     pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {

@@ -242,3 +242,39 @@ fn malformed_events() {
         .map(|d| d.account().to_owned());
     assert_eq!(parsed.unwrap(), ORDERS_ACCOUNT);
 }
+
+/// A sealer with EventBridge defaults never produces an envelope too large for an entry, and
+/// lives for 25 hours.
+#[test]
+fn eventbridge_defaults_fit_the_entry() {
+    let w = World::new();
+    let sealer = Sealer::new(SigningKey::from_jwk(&w.orders.key().to_secret_jwk()).unwrap())
+        .with_clock(w.clock.clone())
+        .with_eventbridge_defaults();
+    let long_source = "s".repeat(256);
+    let long_type = "t".repeat(256);
+    let mut n = 200_000;
+    let env = loop {
+        match sealer.seal(&long_type, &vec![0u8; n], &[w.billing_pub()]) {
+            Ok(e) => break e,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::TooLarge);
+                n -= 1000;
+            }
+        }
+    };
+    let entry = PutEventsEntry::new(&env, &long_source, "bus").unwrap();
+    assert!(entry.size() <= MAX_ENTRY_BYTES);
+    let h = Parts::of(env.as_bytes()).header_json();
+    assert_eq!(
+        h["expires_at"].as_i64().unwrap() - h["issued_at"].as_i64().unwrap(),
+        25 * 3600
+    );
+    // A source name no trust file could bind to is refused.
+    for bad in ["", " com.example", "com\"example", &"s".repeat(257)] {
+        assert_eq!(
+            PutEventsEntry::new(&env, bad, "bus").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+}

@@ -413,14 +413,13 @@ fn seal(a: SealArgs) -> Result<(), Failure> {
             ToKey::Symmetric(k) => SealTo::from(k),
         })
         .collect();
-    let default_ttl = if a.eventbridge_entry {
-        eventseal::eventbridge::DEFAULT_TTL
-    } else {
-        eventseal::DEFAULT_TTL
-    };
-    let sealer = Sealer::new(key)
-        .with_ttl(a.ttl.map(Duration::from_secs).unwrap_or(default_ttl))
-        .with_content_type(a.content_type);
+    let mut sealer = Sealer::new(key).with_content_type(a.content_type);
+    if a.eventbridge_entry {
+        sealer = sealer.with_eventbridge_defaults();
+    }
+    if let Some(ttl) = a.ttl {
+        sealer = sealer.with_ttl(Duration::from_secs(ttl));
+    }
     let envelope = sealer
         .seal(&a.event_type, &payload, &to)
         .map_err(|e| Failure::Other(e.to_string()))?;
