@@ -72,6 +72,11 @@ fn rfc7515_p256_key_loads() {
         "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#;
     let k = SigningKey::from_jwk(jwk).unwrap();
     assert_eq!(k.algorithm(), SignatureAlgorithm::EcdsaP256Sha256);
+    // The key id docs/FORMAT.md gives as its example.
+    assert_eq!(
+        k.key_id().as_str(),
+        "oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U"
+    );
     // Another d for the same public point is not a pair.
     let bad = jwk.replace("jpsQnnGQ", "kpsQnnGQ");
     assert_eq!(
