@@ -45,6 +45,16 @@ impl UntrustedEnvelope {
     /// [`Error::BadSignature`]; [`Error::KeyExpired`] if the key's window ended before the
     /// envelope was issued.
     pub fn verify(self, trust: &TrustStore) -> Result<VerifiedEnvelope<'_>> {
+        let (verified, key) = self.verify_signature(trust)?;
+        key.check_window(verified.env.header.issued_at)?;
+        Ok(verified)
+    }
+
+    /// The signature step alone; the caller must check the key's window next.
+    fn verify_signature(
+        self,
+        trust: &TrustStore,
+    ) -> Result<(VerifiedEnvelope<'_>, &crate::trust::TrustedKey)> {
         let (source, key) = trust
             .lookup(&self.header.source, &self.header.key_id)
             .ok_or(Error::UnknownKey)?;
@@ -52,8 +62,7 @@ impl UntrustedEnvelope {
         if !key.key().verify(&msg, &self.signature) {
             return Err(Error::BadSignature);
         }
-        key.check_window(self.header.issued_at)?;
-        Ok(VerifiedEnvelope { env: self, source })
+        Ok((VerifiedEnvelope { env: self, source }, key))
     }
 }
 
@@ -318,8 +327,11 @@ fn run<K: RecipientKey>(
     let facts = AuditFacts::of(untrusted.untrusted_header());
     let mut verified_yet = false;
     let result = (|| {
-        let verified = untrusted.verify(trust)?;
+        // The two halves of `verify`, so the audit event says whether the signature held even
+        // when the key's window then rejects the envelope.
+        let (verified, key) = untrusted.verify_signature(trust)?;
         verified_yet = true;
+        key.check_window(verified.header().issued_at())?;
         if let Some(event) = delivered {
             verified.check_eventbridge_binding(event)?;
         }

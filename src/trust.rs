@@ -294,9 +294,10 @@ impl TrustStore {
         Self::default()
     }
 
-    /// Trusts `key` for the source it names, for **every event type**, at all times, from
-    /// anywhere. The quick way for tests and single-purpose consumers; a trust file (or
-    /// [`TrustStore::add_source`]) states the policy precisely.
+    /// Trusts `key` for the source it names. A source not yet in the store is created
+    /// allowing **every event type**, at all times, from anywhere: the quick way for tests and
+    /// single-purpose consumers. A source already present keeps its policy (this never widens
+    /// what a trust file or [`TrustStore::add_source`] allowed); the key is only added to it.
     pub fn add(&mut self, key: VerifyingKey) {
         let id = key.source().to_owned();
         let source = self
@@ -305,13 +306,10 @@ impl TrustStore {
             .or_insert_with(|| TrustedSource {
                 id,
                 keys: Vec::new(),
-                allow: Vec::new(),
+                allow: vec![TypePattern("*".to_owned())],
                 accounts: Vec::new(),
                 eventbridge_source: None,
             });
-        if !source.allow.iter().any(|p| p.0 == "*") {
-            source.allow.push(TypePattern("*".to_owned()));
-        }
         if source.key(key.key_id().as_str()).is_none() {
             source.keys.push(TrustedKey::new(key));
         }

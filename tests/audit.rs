@@ -110,3 +110,30 @@ fn one_audit_event_per_rejection_with_public_facts_only() {
         assert!(!all.contains(secret), "audit leaked {secret}");
     }
 }
+
+/// A key-window rejection happens after the signature verified: the audit event says so.
+#[test]
+fn window_rejections_are_audited_as_verified() {
+    use eventseal::{TrustStore, TrustedKey, TrustedSource};
+    let w = World::new();
+    let mut s = TrustedSource::new("orders").unwrap();
+    s.allow("*").unwrap();
+    s.add_key(
+        TrustedKey::new(w.orders.key().verifying_key().clone()).with_window(None, Some(T0 - 1)),
+    )
+    .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_source(s);
+    let opener = opener_for(&w.billing, trust, &w.clock);
+    let events: Events = Arc::default();
+    tracing::subscriber::with_default(Capture(events.clone()), || {
+        assert_eq!(
+            kind(opener.open(w.seal(b"x").as_bytes())),
+            eventseal::ErrorKind::KeyExpired
+        );
+    });
+    let events = events.lock().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["kind"], "key-expired");
+    assert_eq!(events[0]["header_verified"], "true");
+}

@@ -304,3 +304,15 @@ fn shipped_example_trust_file_is_valid() {
         eventseal::SignatureAlgorithm::EcdsaP256Sha256
     );
 }
+
+/// `TrustStore::add` never widens the policy of a source that is already configured.
+#[test]
+fn add_does_not_widen_a_configured_source() {
+    let w = World::new();
+    let mut trust = TrustStore::from_json(&trust_file(&w, &["order.*"], "")).unwrap();
+    let extra = SigningKey::generate("orders").unwrap();
+    trust.add(extra.verifying_key().clone());
+    let s = trust.source("orders").unwrap();
+    assert_eq!(s.keys().len(), 2);
+    assert!(s.allows("order.created") && !s.allows("admin.delete"));
+}
