@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::keys::RecipientPublicKey;
+use crate::trust::{check_config_version, format_time, load_config, parse_config, parse_time};
 
 /// One consumer public key with its optional validity window (Unix seconds, inclusive).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,23 +112,8 @@ impl RecipientDirectory {
     /// # Errors
     /// [`Error::InvalidTrust`] naming the field.
     pub fn from_json(text: &str) -> Result<Self> {
-        if text.len() > crate::trust::MAX_TRUST_FILE_BYTES {
-            return Err(Error::InvalidTrust("directory file too large".to_owned()));
-        }
-        crate::encoding::check_json_depth(text.as_bytes(), 16)
-            .map_err(|_| Error::InvalidTrust("JSON nested deeper than 16".to_owned()))?;
-        let mut de = serde_json::Deserializer::from_str(text);
-        let file: DirectoryFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            Error::InvalidTrust(format!("at {path}: {}", e.into_inner()))
-        })?;
-        de.end()
-            .map_err(|e| Error::InvalidTrust(format!("trailing data: {e}")))?;
-        if file.version != 1 {
-            return Err(Error::InvalidTrust(
-                "at version: unsupported version".to_owned(),
-            ));
-        }
+        let file: DirectoryFile = parse_config(text)?;
+        check_config_version(file.version)?;
         let mut dir = Self::new();
         for (i, c) in file.consumers.iter().enumerate() {
             for (j, k) in c.keys.iter().enumerate() {
@@ -144,21 +130,11 @@ impl RecipientDirectory {
                     ));
                 }
                 let time = |t: &Option<String>, f: &str| {
-                    t.as_deref()
-                        .map(|t| {
-                            chrono::DateTime::parse_from_rfc3339(t)
-                                .map(|d| d.timestamp())
-                                .map_err(|e| at(f, format!("{t:?} is not an RFC 3339 time: {e}")))
-                        })
-                        .transpose()
+                    parse_time(t.as_deref()).map_err(|e| match e {
+                        Error::InvalidTrust(m) => at(f, m),
+                        other => at(f, other.to_string()),
+                    })
                 };
-                if dir
-                    .keys(&c.consumer)
-                    .iter()
-                    .any(|d| d.key.key_id() == key.key_id())
-                {
-                    return Err(at("jwk", "key listed twice".to_owned()));
-                }
                 let nb = time(&k.not_before, "not_before")?;
                 let na = time(&k.not_after, "not_after")?;
                 dir.add(key, nb, na)
@@ -171,10 +147,7 @@ impl RecipientDirectory {
     /// Writes the directory file.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let fmt = |t: Option<i64>| {
-            t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        };
+        let fmt = |t: Option<i64>| t.map(format_time);
         let file = DirectoryFile {
             version: 1,
             consumers: self
@@ -201,21 +174,7 @@ impl RecipientDirectory {
     /// # Errors
     /// [`Error::InvalidTrust`], naming the file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Error::InvalidTrust(format!("{}: {e}", path.display())))?;
-        if meta.len() > crate::trust::MAX_TRUST_FILE_BYTES as u64 {
-            return Err(Error::InvalidTrust(format!(
-                "{}: file too large",
-                path.display()
-            )));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::InvalidTrust(format!("{}: {e}", path.display())))?;
-        Self::from_json(&text).map_err(|e| match e {
-            Error::InvalidTrust(m) => Error::InvalidTrust(format!("{}: {m}", path.display())),
-            other => other,
-        })
+        load_config(path.as_ref(), Self::from_json)
     }
 }
 

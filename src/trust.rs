@@ -381,29 +381,8 @@ impl TrustStore {
     /// # Errors
     /// [`Error::InvalidTrust`].
     pub fn from_json(text: &str) -> Result<Self> {
-        if text.len() > MAX_TRUST_FILE_BYTES {
-            return Err(Error::InvalidTrust(format!(
-                "trust file is {} bytes, limit {MAX_TRUST_FILE_BYTES}",
-                text.len()
-            )));
-        }
-        crate::encoding::check_json_depth(text.as_bytes(), 16)
-            .map_err(|_| Error::InvalidTrust("JSON nested deeper than 16".to_owned()))?;
-        let mut de = serde_json::Deserializer::from_str(text);
-        let file: TrustFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            // serde_json's message ends with "at line L column C".
-            Error::InvalidTrust(format!("at {path}: {inner}"))
-        })?;
-        de.end()
-            .map_err(|e| Error::InvalidTrust(format!("trailing data: {e}")))?;
-        if file.version != 1 {
-            return Err(Error::InvalidTrust(format!(
-                "at version: unsupported trust file version {}",
-                file.version
-            )));
-        }
+        let file: TrustFile = parse_config(text)?;
+        check_config_version(file.version)?;
         let mut store = TrustStore::new();
         for (i, fs) in file.sources.into_iter().enumerate() {
             let at = |field: &str, e: Error| {
@@ -489,25 +468,58 @@ impl TrustStore {
     /// # Errors
     /// [`Error::InvalidTrust`], naming the file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Error::InvalidTrust(format!("{}: {e}", path.display())))?;
-        if meta.len() > MAX_TRUST_FILE_BYTES as u64 {
-            return Err(Error::InvalidTrust(format!(
-                "{}: larger than {MAX_TRUST_FILE_BYTES} bytes",
-                path.display()
-            )));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::InvalidTrust(format!("{}: {e}", path.display())))?;
-        Self::from_json(&text).map_err(|e| match e {
-            Error::InvalidTrust(m) => Error::InvalidTrust(format!("{}: {m}", path.display())),
-            other => other,
-        })
+        load_config(path.as_ref(), Self::from_json)
     }
 }
 
-fn parse_time(text: Option<&str>) -> Result<Option<i64>> {
+/// Reads a configuration file (trust file, recipient directory) of at most
+/// [`MAX_TRUST_FILE_BYTES`] and parses it; every error names the file.
+pub(crate) fn load_config<T>(path: &Path, parse: fn(&str) -> Result<T>) -> Result<T> {
+    let named = |m: String| Error::InvalidTrust(format!("{}: {m}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| named(e.to_string()))?;
+    if meta.len() > MAX_TRUST_FILE_BYTES as u64 {
+        return Err(named(format!("larger than {MAX_TRUST_FILE_BYTES} bytes")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| named(e.to_string()))?;
+    parse(&text).map_err(|e| match e {
+        Error::InvalidTrust(m) => named(m),
+        other => other,
+    })
+}
+
+/// Parses configuration JSON: size and depth caps, unknown members rejected by `T`, and
+/// errors that name the field path (and, from serde_json, the line and column).
+pub(crate) fn parse_config<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    if text.len() > MAX_TRUST_FILE_BYTES {
+        return Err(Error::InvalidTrust(format!(
+            "{} bytes, limit {MAX_TRUST_FILE_BYTES}",
+            text.len()
+        )));
+    }
+    crate::encoding::check_json_depth(text.as_bytes(), 16)
+        .map_err(|_| Error::InvalidTrust("JSON nested deeper than 16".to_owned()))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        // serde_json's message ends with "at line L column C".
+        Error::InvalidTrust(format!("at {path}: {}", e.into_inner()))
+    })?;
+    de.end()
+        .map_err(|e| Error::InvalidTrust(format!("trailing data: {e}")))?;
+    Ok(value)
+}
+
+pub(crate) fn check_config_version(version: u32) -> Result<()> {
+    if version == 1 {
+        Ok(())
+    } else {
+        Err(Error::InvalidTrust(format!(
+            "at version: unsupported version {version}"
+        )))
+    }
+}
+
+pub(crate) fn parse_time(text: Option<&str>) -> Result<Option<i64>> {
     text.map(|t| {
         chrono::DateTime::parse_from_rfc3339(t)
             .map(|d| d.timestamp())
@@ -516,7 +528,7 @@ fn parse_time(text: Option<&str>) -> Result<Option<i64>> {
     .transpose()
 }
 
-fn format_time(t: i64) -> String {
+pub(crate) fn format_time(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
