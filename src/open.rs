@@ -186,10 +186,11 @@ impl<'k> FreshEnvelope<'k> {
     /// [`Error::StoreFull`] when the store cannot record the claim (fail closed).
     pub fn claim(self, store: &dyn ReplayStore) -> Result<ClaimedEnvelope<'k>> {
         let h = &self.inner.env.header;
+        let id = h.id.hyphenated().to_string();
         let key = ReplayKey {
             consumer: self.inner.key.consumer_id(),
             source: &h.source,
-            envelope_id: h.id,
+            id: &id,
         };
         match store.claim(&key, self.replay_expiry, self.now)? {
             Claim::Claimed => Ok(ClaimedEnvelope { inner: self.inner }),

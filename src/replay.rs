@@ -14,19 +14,19 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use uuid::Uuid;
-
 use crate::error::{Error, Result};
 
-/// What a claim is about: one envelope, as seen by one consumer.
+/// What a claim is about: one message (an envelope, or a webhook delivery), as seen by one
+/// consumer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplayKey<'a> {
     /// The consumer claiming (its entries never collide with another consumer's).
     pub consumer: &'a str,
-    /// The envelope's (verified) source id.
+    /// Who sent it: an envelope's verified source id, or `webhook:PROVIDER`.
     pub source: &'a str,
-    /// The envelope id.
-    pub envelope_id: Uuid,
+    /// The message id: an envelope id (lowercase hyphenated UUID), or a webhook's
+    /// authenticated message id.
+    pub id: &'a str,
 }
 
 /// The outcome of a successful store operation.
@@ -75,7 +75,7 @@ impl<S: ReplayStore + ?Sized> ReplayStore for Box<S> {
 // Memory
 // ---------------------------------------------------------------------------------------
 
-type OwnedKey = (String, String, Uuid);
+type OwnedKey = (String, String, String);
 
 #[derive(Default)]
 struct MemoryInner {
@@ -156,7 +156,7 @@ impl ReplayStore for MemoryReplayStore {
         let owned: OwnedKey = (
             key.consumer.to_owned(),
             key.source.to_owned(),
-            key.envelope_id,
+            key.id.to_owned(),
         );
         if let Some(&exp) = inner.live.get(&owned) {
             if exp > now {
@@ -194,14 +194,14 @@ pub struct SqliteReplayStore {
 }
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS eventseal_replay (
+CREATE TABLE IF NOT EXISTS eventseal_replay_v1 (
     consumer    TEXT    NOT NULL,
     source      TEXT    NOT NULL,
-    envelope_id BLOB    NOT NULL,
+    id          TEXT    NOT NULL,
     expires_at  INTEGER NOT NULL,
-    PRIMARY KEY (consumer, source, envelope_id)
+    PRIMARY KEY (consumer, source, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS eventseal_replay_expiry ON eventseal_replay (expires_at);
+CREATE INDEX IF NOT EXISTS eventseal_replay_v1_expiry ON eventseal_replay_v1 (expires_at);
 ";
 
 impl SqliteReplayStore {
@@ -233,7 +233,7 @@ impl SqliteReplayStore {
     pub fn purge_expired(&self, now: i64) -> Result<usize> {
         let conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
         conn.execute(
-            "DELETE FROM eventseal_replay WHERE expires_at <= ?1",
+            "DELETE FROM eventseal_replay_v1 WHERE expires_at <= ?1",
             rusqlite::params![now],
         )
         .map_err(Error::store)
@@ -245,7 +245,7 @@ impl SqliteReplayStore {
     /// [`Error::StoreUnavailable`].
     pub fn entry_count(&self) -> Result<u64> {
         let conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
-        conn.query_row("SELECT COUNT(*) FROM eventseal_replay", [], |r| r.get(0))
+        conn.query_row("SELECT COUNT(*) FROM eventseal_replay_v1", [], |r| r.get(0))
             .map_err(Error::store)
     }
 }
@@ -268,17 +268,17 @@ impl ReplayStore for SqliteReplayStore {
         // One statement: insert, or take over a row that has expired; a live row is untouched.
         let changed = conn
             .prepare_cached(
-                "INSERT INTO eventseal_replay (consumer, source, envelope_id, expires_at)
+                "INSERT INTO eventseal_replay_v1 (consumer, source, id, expires_at)
                  VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (consumer, source, envelope_id)
+                 ON CONFLICT (consumer, source, id)
                  DO UPDATE SET expires_at = excluded.expires_at
-                 WHERE eventseal_replay.expires_at <= ?5",
+                 WHERE eventseal_replay_v1.expires_at <= ?5",
             )
             .and_then(|mut st| {
                 st.execute(rusqlite::params![
                     key.consumer,
                     key.source,
-                    key.envelope_id.as_bytes().as_slice(),
+                    key.id,
                     expires_at,
                     now
                 ])
