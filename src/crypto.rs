@@ -283,6 +283,40 @@ pub(crate) fn p256_public_key_is_valid(public: &[u8; P256_PUBLIC_LEN]) -> bool {
     ring::agreement::agree_ephemeral(mine, &theirs, |_| ()).is_ok()
 }
 
+/// HMAC algorithms used by webhook providers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HmacAlg {
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA1: only because Twilio's scheme is defined with it.
+    Sha1,
+}
+
+/// HMAC of the concatenation of `parts` under `key`.
+pub(crate) fn hmac(alg: HmacAlg, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let alg = match alg {
+        HmacAlg::Sha256 => hmac::HMAC_SHA256,
+        HmacAlg::Sha1 => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+    };
+    let key = hmac::Key::new(alg, key);
+    let mut ctx = hmac::Context::with_key(&key);
+    for p in parts {
+        ctx.update(p);
+    }
+    ctx.sign().as_ref().to_vec()
+}
+
+/// Verifies an ECDSA P-256 / SHA-256 signature in ASN.1 DER form (as SendGrid sends it).
+pub(crate) fn ecdsa_p256_verify_der(
+    public: &[u8; P256_PUBLIC_LEN],
+    msg: &[u8],
+    sig: &[u8],
+) -> bool {
+    signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, public)
+        .verify(msg, sig)
+        .is_ok()
+}
+
 /// A static X25519 secret (zeroized on drop by x25519-dalek).
 pub(crate) struct X25519Secret(x25519_dalek::StaticSecret);
 

@@ -121,6 +121,7 @@ pub mod replay;
 pub mod seal;
 pub mod time;
 pub mod trust;
+pub mod webhook;
 mod wrap;
 
 pub use directory::RecipientDirectory;

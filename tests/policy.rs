@@ -286,9 +286,16 @@ fn producers_seal_to_the_current_recipient_key() {
         .replacen("\"consumer\": \"billing\"", "\"consumer\": \"audit\"", 1);
     let e = RecipientDirectory::from_json(&text).unwrap_err();
     assert!(e.to_string().contains("consumers[0].keys[0].jwk"), "{e}");
-    let text = dir.to_json().replacen("\"not_after\": \"", "\"not_after\": \"x", 1);
-    let e = RecipientDirectory::from_json(&text).unwrap_err().to_string();
-    assert!(e.contains("consumers[0].keys[0].not_after") && e.contains("RFC 3339"), "{e}");
+    let text = dir
+        .to_json()
+        .replacen("\"not_after\": \"", "\"not_after\": \"x", 1);
+    let e = RecipientDirectory::from_json(&text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("consumers[0].keys[0].not_after") && e.contains("RFC 3339"),
+        "{e}"
+    );
     assert_eq!(e.matches("invalid trust configuration").count(), 1, "{e}");
 }
 

@@ -142,7 +142,9 @@ fn sqlite_failure_rejects() {
     let opener = opener_with(&w, store);
     assert!(opener.open(w.seal(b"ok").as_bytes()).is_ok());
     let other = rusqlite::Connection::open(&path).unwrap();
-    other.execute_batch("DROP TABLE eventseal_replay_v1").unwrap();
+    other
+        .execute_batch("DROP TABLE eventseal_replay_v1")
+        .unwrap();
     drop(other);
     assert_eq!(
         kind(opener.open(w.seal(b"x").as_bytes())),

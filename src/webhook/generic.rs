@@ -1,0 +1,224 @@
+//! A configurable HMAC-SHA256 verifier for the many providers that are variations of one
+//! scheme: a header carrying `PREFIX` + hex or base64 MAC(s), over a template of the body and,
+//! optionally, a timestamp header and an id header.
+
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::{
+    any_matches, check_secret_count, check_timestamp, content_id, decode_b64_std, decode_hex,
+    parse_unix_seconds, split_bounded, Request, Verified, Verifier, DEFAULT_TOLERANCE,
+};
+use crate::crypto::{self, HmacAlg};
+use crate::error::{Error, Result};
+
+/// How the MAC is written in the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MacEncoding {
+    /// Hex (either case).
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Literal(Vec<u8>),
+    Body,
+    Timestamp,
+    Id,
+}
+
+/// A configurable HMAC-SHA256 webhook verifier.
+pub struct GenericHmac {
+    header: String,
+    prefix: String,
+    encoding: MacEncoding,
+    template: Vec<Part>,
+    timestamp_header: Option<String>,
+    id_header: Option<String>,
+    secrets: Vec<Zeroizing<Vec<u8>>>,
+    tolerance: Duration,
+}
+
+impl std::fmt::Debug for GenericHmac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenericHmac")
+            .field("header", &self.header)
+            .field("prefix", &self.prefix)
+            .field("encoding", &self.encoding)
+            .field("template", &self.template)
+            .field("secrets", &self.secrets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn parse_template(t: &str) -> Result<Vec<Part>> {
+    let mut parts = Vec::new();
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        let (lit, after) = rest.split_at(open);
+        if !lit.is_empty() {
+            parts.push(Part::Literal(lit.as_bytes().to_vec()));
+        }
+        let close = after
+            .find('}')
+            .ok_or(Error::InvalidInput("template: unclosed {"))?;
+        parts.push(match after.get(..=close) {
+            Some("{body}") => Part::Body,
+            Some("{timestamp}") => Part::Timestamp,
+            Some("{id}") => Part::Id,
+            _ => {
+                return Err(Error::InvalidInput(
+                    "template: use {body}, {timestamp} and {id} only",
+                ))
+            }
+        });
+        rest = after.get(close + 1..).unwrap_or_default();
+    }
+    if rest.contains('}') {
+        return Err(Error::InvalidInput("template: stray }"));
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Literal(rest.as_bytes().to_vec()));
+    }
+    if !parts.contains(&Part::Body) {
+        return Err(Error::InvalidInput("template must include {body}"));
+    }
+    Ok(parts)
+}
+
+impl GenericHmac {
+    /// A verifier reading MACs from `header` (each `prefix` + encoded MAC; several separated by
+    /// spaces or commas), computed with HMAC-SHA256 over `template` (`{body}`, and optionally
+    /// `{timestamp}` and `{id}`, which then need [`GenericHmac::with_timestamp_header`] /
+    /// [`GenericHmac::with_id_header`]). Secrets are used as their UTF-8 bytes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad template; [`Error::InvalidKey`] for secrets.
+    pub fn new<S: AsRef<str>>(
+        header: &str,
+        prefix: &str,
+        encoding: MacEncoding,
+        template: &str,
+        secrets: &[S],
+    ) -> Result<Self> {
+        check_secret_count(secrets.len())?;
+        if header.is_empty() {
+            return Err(Error::InvalidInput("header name is empty"));
+        }
+        let secrets = secrets
+            .iter()
+            .map(|s| match s.as_ref() {
+                "" => Err(Error::InvalidKey("empty secret")),
+                s => Ok(Zeroizing::new(s.as_bytes().to_vec())),
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            header: header.to_owned(),
+            prefix: prefix.to_owned(),
+            encoding,
+            template: parse_template(template)?,
+            timestamp_header: None,
+            id_header: None,
+            secrets,
+            tolerance: DEFAULT_TOLERANCE,
+        })
+    }
+
+    /// The header carrying the Unix timestamp used as `{timestamp}`; it is checked against the
+    /// tolerance.
+    #[must_use]
+    pub fn with_timestamp_header(mut self, name: &str) -> Self {
+        self.timestamp_header = Some(name.to_owned());
+        self
+    }
+
+    /// The header carrying the message id used as `{id}`.
+    #[must_use]
+    pub fn with_id_header(mut self, name: &str) -> Self {
+        self.id_header = Some(name.to_owned());
+        self
+    }
+
+    /// Sets the timestamp tolerance (both directions).
+    #[must_use]
+    pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+}
+
+impl Verifier for GenericHmac {
+    fn provider(&self) -> &'static str {
+        "generic"
+    }
+
+    fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
+        let header = request.required(&self.header, "missing signature header")?;
+        let needs = |p: &Part| self.template.contains(p);
+        let ts_text = match (&self.timestamp_header, needs(&Part::Timestamp)) {
+            (Some(h), true) => Some(request.required(h, "missing timestamp header")?),
+            (None, true) => {
+                return Err(Error::InvalidInput(
+                    "template uses {timestamp} but no timestamp header is set",
+                ))
+            }
+            _ => None,
+        };
+        let id = match (&self.id_header, needs(&Part::Id)) {
+            (Some(h), true) => Some(request.required(h, "missing id header")?),
+            (None, true) => {
+                return Err(Error::InvalidInput(
+                    "template uses {id} but no id header is set",
+                ))
+            }
+            _ => None,
+        };
+        let ts = ts_text.map(parse_unix_seconds).transpose()?;
+        let mut sigs = Vec::new();
+        for item in split_bounded(&header.replace(',', " "), ' ')? {
+            let encoded = item
+                .strip_prefix(self.prefix.as_str())
+                .ok_or(Error::Malformed("signature without the expected prefix"))?;
+            sigs.push(
+                match self.encoding {
+                    MacEncoding::Hex => decode_hex(encoded),
+                    MacEncoding::Base64 => decode_b64_std(encoded),
+                }
+                .ok_or(Error::Malformed("signature encoding"))?,
+            );
+        }
+        if sigs.is_empty() || sigs.len() > super::MAX_SIGNATURES {
+            return Err(Error::Malformed("signature count"));
+        }
+        let signed: Vec<&[u8]> = self
+            .template
+            .iter()
+            .map(|p| match p {
+                Part::Literal(l) => l.as_slice(),
+                Part::Body => request.body(),
+                Part::Timestamp => ts_text.unwrap_or_default().as_bytes(),
+                Part::Id => id.unwrap_or_default().as_bytes(),
+            })
+            .collect();
+        let ok = self.secrets.iter().fold(false, |ok, key| {
+            ok | any_matches(
+                &crypto::hmac(HmacAlg::Sha256, key, &signed),
+                sigs.iter().map(Vec::as_slice),
+            )
+        });
+        if !ok {
+            return Err(Error::BadSignature);
+        }
+        if let Some(ts) = ts {
+            check_timestamp(ts, now, self.tolerance)?;
+        }
+        Ok(Verified {
+            provider: "generic",
+            id: id.map_or_else(|| content_id(&signed), str::to_owned),
+            timestamp: ts,
+        })
+    }
+}

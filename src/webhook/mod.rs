@@ -1,0 +1,322 @@
+//! Verifying third-party webhooks: one [`Verifier`] per provider, one trait for them all.
+//!
+//! **Verify the raw body bytes exactly as received.** Every provider signs the bytes it sent.
+//! A framework that parses the JSON and serializes it again (key order, whitespace, number and
+//! Unicode formatting) produces different bytes, and a correct signature then fails, or, worse,
+//! a handler "fixes" that by verifying something other than what it acts on. Take the body as
+//! bytes (`axum::body::Bytes`, `hyper::body::Bytes`, `Vec<u8>`) before any parsing, verify, and
+//! only then parse those same bytes.
+//!
+//! Every verifier here:
+//! - looks headers up case-insensitively, and treats a missing, duplicated or malformed header
+//!   as [`Error::Malformed`] (never a panic);
+//! - compares MACs in constant time and accepts any one of several signatures in a header
+//!   (at most [`MAX_SIGNATURES`]) under any one of several secrets (rotation);
+//! - where the scheme signs a timestamp, rejects it outside a tolerance in both directions
+//!   (default 5 minutes, as Stripe and Standard Webhooks use): [`Error::Expired`] for stale,
+//!   [`Error::NotYetValid`] for future;
+//! - returns a [`Verified`] with the message id to deduplicate on, which
+//!   [`verify_and_claim`] claims in a [`ReplayStore`](crate::ReplayStore).
+
+use std::time::Duration;
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::replay::{Claim, ReplayKey, ReplayStore};
+
+mod discord;
+mod generic;
+mod github;
+mod sendgrid;
+mod shopify;
+mod slack;
+mod standard;
+mod stripe;
+mod twilio;
+
+pub use discord::Discord;
+pub use generic::{GenericHmac, MacEncoding};
+pub use github::GitHub;
+pub use sendgrid::SendGrid;
+pub use shopify::Shopify;
+pub use slack::Slack;
+pub use standard::{StandardSigner, StandardWebhooks};
+pub use stripe::Stripe;
+pub use twilio::Twilio;
+
+/// Default timestamp tolerance: 5 minutes each way.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Most signatures accepted in one header (more is [`Error::TooLarge`]).
+pub const MAX_SIGNATURES: usize = 16;
+
+/// Longest header value accepted, in bytes.
+pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+
+/// An incoming webhook request: its headers, its raw body, and (for providers that sign it,
+/// such as Twilio) the full URL it was sent to.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    headers: Vec<(&'a str, &'a str)>,
+    body: &'a [u8],
+    url: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    /// A request with these headers (name, value) and raw body.
+    #[must_use]
+    pub fn new(headers: impl IntoIterator<Item = (&'a str, &'a str)>, body: &'a [u8]) -> Self {
+        Self {
+            headers: headers.into_iter().collect(),
+            body,
+            url: None,
+        }
+    }
+
+    /// Sets the full URL the provider requested (scheme, host, port, path and query), as
+    /// Twilio signs it.
+    #[must_use]
+    pub fn with_url(mut self, url: &'a str) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// The raw body.
+    #[must_use]
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The URL, if given.
+    #[must_use]
+    pub fn url(&self) -> Option<&'a str> {
+        self.url
+    }
+
+    /// The value of header `name` (ASCII case-insensitive), if present exactly once.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if it appears more than once or is longer than
+    /// [`MAX_HEADER_BYTES`]; `Ok(None)` if absent.
+    pub fn header(&self, name: &str) -> Result<Option<&'a str>> {
+        let mut found = None;
+        for (n, v) in &self.headers {
+            if n.eq_ignore_ascii_case(name) {
+                if found.is_some() {
+                    return Err(Error::Malformed("header repeated"));
+                }
+                if v.len() > MAX_HEADER_BYTES {
+                    return Err(Error::too_large("header bytes", MAX_HEADER_BYTES, v.len()));
+                }
+                found = Some(*v);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The value of a header that must be present.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if absent, repeated or too long.
+    pub fn required(&self, name: &str, missing: &'static str) -> Result<&'a str> {
+        self.header(name)?.ok_or(Error::Malformed(missing))
+    }
+}
+
+/// What a verifier established about a webhook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The provider name (`stripe`, `github`, …).
+    pub provider: &'static str,
+    /// The id to deduplicate on: the provider's message id when the signature covers it,
+    /// otherwise `sha256:` and the hex SHA-256 of the signed content (an unsigned id header
+    /// could be changed by whoever replays the request).
+    pub id: String,
+    /// The signed timestamp (Unix seconds), for schemes that sign one.
+    pub timestamp: Option<i64>,
+}
+
+/// A webhook signature scheme.
+pub trait Verifier: Send + Sync {
+    /// The provider name.
+    fn provider(&self) -> &'static str;
+
+    /// Verifies `request` as of `now` (Unix seconds).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] (headers), [`Error::TooLarge`] (too many signatures),
+    /// [`Error::BadSignature`], [`Error::Expired`] / [`Error::NotYetValid`] (timestamp
+    /// outside the tolerance).
+    fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified>;
+}
+
+/// Verifies, then claims the message id in `store` for `consumer`, so a redelivery or a
+/// replay is [`Error::Replayed`]. The claim lasts until the timestamp tolerance has passed (or
+/// `retention` for schemes without a timestamp).
+///
+/// # Errors
+/// Those of [`Verifier::verify`], [`Error::Replayed`], and the store's errors (fail closed).
+pub fn verify_and_claim(
+    verifier: &dyn Verifier,
+    request: &Request<'_>,
+    now: i64,
+    store: &dyn ReplayStore,
+    consumer: &str,
+    retention: Duration,
+) -> Result<Verified> {
+    let verified = verifier.verify(request, now)?;
+    let keep = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+    let until = verified
+        .timestamp
+        .unwrap_or(now)
+        .max(now)
+        .saturating_add(keep);
+    let source = format!("webhook:{}", verified.provider);
+    let key = ReplayKey {
+        consumer,
+        source: &source,
+        id: &verified.id,
+    };
+    match store.claim(&key, until, now)? {
+        Claim::Claimed => Ok(verified),
+        Claim::AlreadyClaimed => Err(Error::Replayed),
+    }
+}
+
+// --- shared pieces ---------------------------------------------------------------------------
+
+/// Checks a signed timestamp against `now` with `tolerance` both ways (overflow-safe).
+pub(crate) fn check_timestamp(ts: i64, now: i64, tolerance: Duration) -> Result<()> {
+    let tol = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
+    if ts < now.saturating_sub(tol) {
+        return Err(Error::Expired);
+    }
+    if ts > now.saturating_add(tol) {
+        return Err(Error::NotYetValid);
+    }
+    Ok(())
+}
+
+/// Parses a decimal Unix timestamp: ASCII digits only (no sign, no spaces), at most 12 digits.
+pub(crate) fn parse_unix_seconds(text: &str) -> Result<i64> {
+    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::Malformed("timestamp"));
+    }
+    text.parse::<i64>()
+        .map_err(|_| Error::Malformed("timestamp"))
+}
+
+/// Whether any `candidate` equals `expected`, compared in constant time per candidate.
+pub(crate) fn any_matches<'c>(
+    expected: &[u8],
+    candidates: impl IntoIterator<Item = &'c [u8]>,
+) -> bool {
+    let mut ok = false;
+    for c in candidates {
+        ok |= crypto::ct_eq(expected, c);
+    }
+    ok
+}
+
+/// Decodes lowercase or uppercase hex; `None` on any other character or an odd length.
+pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    hex::decode(text).ok()
+}
+
+/// Lowercase hex.
+pub(crate) fn encode_hex(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// Standard base64 (with padding, as most providers send it); strict.
+pub(crate) fn decode_b64_std(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
+/// Standard base64 with padding.
+pub(crate) fn encode_b64_std(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A content-derived id for providers whose message id is not covered by the signature.
+pub(crate) fn content_id(parts: &[&[u8]]) -> String {
+    format!("sha256:{}", encode_hex(&crypto::sha256(parts)))
+}
+
+/// Splits a header of separated items, refusing more than [`MAX_SIGNATURES`] items.
+pub(crate) fn split_bounded(value: &str, sep: char) -> Result<Vec<&str>> {
+    let items: Vec<&str> = value
+        .split(sep)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.len() > MAX_SIGNATURES * 2 {
+        return Err(Error::too_large(
+            "signatures in a header",
+            MAX_SIGNATURES,
+            items.len(),
+        ));
+    }
+    Ok(items)
+}
+
+/// Several secrets (rotation): at least one, at most 16.
+pub(crate) fn check_secret_count(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::InvalidKey("at least one secret is required"));
+    }
+    if n > 16 {
+        return Err(Error::InvalidKey("at most 16 secrets"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_rejects() {
+        assert_eq!(decode_hex("00ffA0").unwrap(), vec![0, 255, 160]);
+        assert_eq!(encode_hex(&[0, 255, 160]), "00ffa0");
+        for bad in ["0", "zz", "0g", "é0"] {
+            assert!(decode_hex(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        assert!(parse_unix_seconds("1700000000").is_ok());
+        for bad in ["", "-1", "+1", " 1", "1.0", "1e9", "9999999999999"] {
+            assert!(parse_unix_seconds(bad).is_err(), "{bad}");
+        }
+        let t = DEFAULT_TOLERANCE;
+        assert!(check_timestamp(1000, 1300, t).is_ok());
+        assert!(matches!(
+            check_timestamp(1000, 1301, t),
+            Err(Error::Expired)
+        ));
+        assert!(matches!(
+            check_timestamp(1301, 1000, t),
+            Err(Error::NotYetValid)
+        ));
+        assert!(check_timestamp(i64::MAX, i64::MAX, t).is_ok());
+        assert!(matches!(
+            check_timestamp(0, i64::MAX, t),
+            Err(Error::Expired)
+        ));
+    }
+
+    #[test]
+    fn headers_are_case_insensitive_and_single() {
+        let r = Request::new([("Stripe-Signature", "a"), ("x-other", "b")], b"");
+        assert_eq!(r.header("stripe-signature").unwrap(), Some("a"));
+        assert_eq!(r.header("X-OTHER").unwrap(), Some("b"));
+        assert_eq!(r.header("missing").unwrap(), None);
+        let dup = Request::new([("a", "1"), ("A", "2")], b"");
+        assert!(matches!(dup.header("a"), Err(Error::Malformed(_))));
+    }
+}
