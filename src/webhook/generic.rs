@@ -59,6 +59,9 @@ fn parse_template(t: &str) -> Result<Vec<Part>> {
     let mut rest = t;
     while let Some(open) = rest.find('{') {
         let (lit, after) = rest.split_at(open);
+        if lit.contains('}') {
+            return Err(Error::InvalidInput("template: stray }"));
+        }
         if !lit.is_empty() {
             parts.push(Part::Literal(lit.as_bytes().to_vec()));
         }

@@ -131,12 +131,12 @@ impl Verifier for StandardWebhooks {
             let (version, sig) = item
                 .split_once(',')
                 .ok_or(Error::Malformed("signature entry"))?;
-            let sig = decode_b64_std(sig).ok_or(Error::Malformed("signature base64"))?;
-            match version {
-                "v1" => v1.push(sig),
-                "v1a" => v1a.push(sig),
-                _ => {} // unknown versions are skipped, as the specification's libraries do
-            }
+            let list = match version {
+                "v1" => &mut v1,
+                "v1a" => &mut v1a,
+                _ => continue, // unknown versions are skipped, as the specification's libraries do
+            };
+            list.push(decode_b64_std(sig).ok_or(Error::Malformed("signature base64"))?);
         }
         if v1.len() + v1a.len() > super::MAX_SIGNATURES {
             return Err(Error::too_large(
