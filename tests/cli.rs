@@ -709,3 +709,122 @@ fn trust_files_eventbridge_entries_and_new_key_kinds() {
         b"hsm"
     );
 }
+
+#[test]
+fn webhook_verify_and_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("body.txt"), "Hello, World!").unwrap();
+    // GitHub's documented example.
+    let gh = [
+        "webhook", "verify", "--provider", "github", "--secret", "It's a Secret to Everybody",
+        "--header", "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        "--body", "body.txt",
+    ];
+    let out: serde_json::Value = serde_json::from_slice(&ok(&gh, d, b"")).unwrap();
+    assert_eq!(out["provider"], "github");
+    let mut wrong = gh;
+    wrong[5] = "not the secret";
+    rejected(&wrong, d, b"", "bad-signature");
+    // Body from stdin.
+    let stdin: Vec<&str> = gh[..8].to_vec();
+    assert!(run(&stdin, d, b"Hello, World!").status.success());
+
+    // Sign as Standard Webhooks, then verify the printed headers; --now for an old delivery.
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let signed = String::from_utf8(ok(
+        &[
+            "webhook",
+            "sign",
+            "--provider",
+            "standard-webhooks",
+            "--secret",
+            secret,
+            "--id",
+            "msg_1",
+            "--timestamp",
+            "1700000000",
+            "--body",
+            "body.txt",
+        ],
+        d,
+        b"",
+    ))
+    .unwrap();
+    let headers: Vec<&str> = signed.lines().collect();
+    assert_eq!(headers.len(), 3);
+    assert!(headers[2].starts_with("webhook-signature: v1,"));
+    let mut args = vec![
+        "webhook",
+        "verify",
+        "--provider",
+        "standard-webhooks",
+        "--secret",
+        secret,
+        "--body",
+        "body.txt",
+    ];
+    for h in &headers {
+        args.push("--header");
+        args.push(h);
+    }
+    rejected(&args, d, b"", "expired");
+    args.extend(["--now", "1700000000"]);
+    let out: serde_json::Value = serde_json::from_slice(&ok(&args, d, b"")).unwrap();
+    assert_eq!(out["id"], "msg_1");
+    assert_eq!(out["timestamp"], 1_700_000_000);
+    // Malformed header argument and bad secret: exit 1; unknown provider: usage, exit 2.
+    assert_eq!(
+        run(
+            &[
+                "webhook",
+                "verify",
+                "--provider",
+                "stripe",
+                "--secret",
+                "x",
+                "--header",
+                "bogus"
+            ],
+            d,
+            b""
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(
+            &[
+                "webhook",
+                "verify",
+                "--provider",
+                "standard-webhooks",
+                "--secret",
+                "nope"
+            ],
+            d,
+            b""
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(
+            &["webhook", "verify", "--provider", "acme", "--secret", "x"],
+            d,
+            b""
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+    // A missing signature header is a rejection with its kind.
+    rejected(
+        &["webhook", "verify", "--provider", "slack", "--secret", "x"],
+        d,
+        b"{}",
+        "malformed",
+    );
+}

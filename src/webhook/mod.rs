@@ -151,6 +151,44 @@ pub trait Verifier: Send + Sync {
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified>;
 }
 
+/// The provider names [`by_name`] accepts.
+pub const PROVIDERS: &[&str] = &[
+    "standard-webhooks",
+    "svix",
+    "stripe",
+    "github",
+    "slack",
+    "shopify",
+    "discord",
+    "twilio",
+    "sendgrid",
+];
+
+/// Builds the verifier for a provider by name (as configuration files and the command line
+/// name them), with `secrets` in the provider's own encoding and the timestamp `tolerance`
+/// (ignored by schemes without a timestamp).
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an unknown provider; [`Error::InvalidKey`] for secrets.
+pub fn by_name<S: AsRef<str>>(
+    provider: &str,
+    secrets: &[S],
+    tolerance: Duration,
+) -> Result<Box<dyn Verifier>> {
+    Ok(match provider {
+        "standard-webhooks" => Box::new(StandardWebhooks::new(secrets)?.with_tolerance(tolerance)),
+        "svix" => Box::new(StandardWebhooks::svix(secrets)?.with_tolerance(tolerance)),
+        "stripe" => Box::new(Stripe::new(secrets)?.with_tolerance(tolerance)),
+        "github" => Box::new(GitHub::new(secrets)?),
+        "slack" => Box::new(Slack::new(secrets)?.with_tolerance(tolerance)),
+        "shopify" => Box::new(Shopify::new(secrets)?),
+        "discord" => Box::new(Discord::new(secrets)?.with_tolerance(tolerance)),
+        "twilio" => Box::new(Twilio::new(secrets)?),
+        "sendgrid" => Box::new(SendGrid::new(secrets)?.with_tolerance(tolerance)),
+        _ => return Err(Error::InvalidInput("unknown webhook provider")),
+    })
+}
+
 /// Verifies, then claims the message id in `store` for `consumer`, so a redelivery or a
 /// replay is [`Error::Replayed`]. The claim lasts until the timestamp tolerance has passed (or
 /// `retention` for schemes without a timestamp).
