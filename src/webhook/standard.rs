@@ -55,9 +55,14 @@ fn parse_secret(s: &str) -> Result<Secret> {
             .map_err(|_| Error::InvalidKey("whpk_ key must be 32 bytes"))?;
         return Ok(Secret::Ed25519(key));
     }
-    Err(Error::InvalidKey(
+    // The specification's libraries also accept the base64 secret without its prefix.
+    let key = decode_b64_std(s).ok_or(Error::InvalidKey(
         "expected a whsec_ secret or a whpk_ public key",
-    ))
+    ))?;
+    if key.len() < 16 || key.len() > 512 {
+        return Err(Error::InvalidKey("secret must be 16 to 512 bytes"));
+    }
+    Ok(Secret::Hmac(Zeroizing::new(key)))
 }
 
 impl StandardWebhooks {
@@ -74,7 +79,9 @@ impl StandardWebhooks {
         )
     }
 
-    /// The same scheme under Svix's headers (`svix-id`, `svix-timestamp`, `svix-signature`).
+    /// The same scheme under Svix's headers (`svix-id`, `svix-timestamp`, `svix-signature`),
+    /// falling back to the unbranded `webhook-*` headers when `svix-id` is absent, as Svix's
+    /// libraries do.
     ///
     /// # Errors
     /// As [`StandardWebhooks::new`].
@@ -117,7 +124,10 @@ impl Verifier for StandardWebhooks {
     }
 
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
-        let [id_h, ts_h, sig_h] = self.headers;
+        let [mut id_h, mut ts_h, mut sig_h] = self.headers;
+        if self.provider == "svix" && request.header(id_h)?.is_none() {
+            [id_h, ts_h, sig_h] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
+        }
         let id = request.required(id_h, "missing id header")?;
         let ts_text = request.required(ts_h, "missing timestamp header")?;
         let sigs = request.required(sig_h, "missing signature header")?;

@@ -99,7 +99,8 @@ fn form_params(body: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     Ok(params)
 }
 
-/// The URL with its default port toggled (added if absent, removed if present), if it has one.
+/// The URL with its port toggled, as Twilio's libraries try it: an explicit port (any) removed,
+/// or the scheme's default port added when there is none.
 fn port_variant(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let default = match scheme {
@@ -114,8 +115,10 @@ fn port_variant(url: &str) -> Option<String> {
         None => (String::new(), authority),
     };
     let host = match hostport.rsplit_once(':') {
-        Some((h, p)) if p == default => return Some(format!("{scheme}://{userinfo}{h}{tail}")),
-        Some(_) => return None, // a non-default port is signed as is
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            return Some(format!("{scheme}://{userinfo}{h}{tail}"))
+        }
+        Some(_) => return None,
         None => hostport,
     };
     Some(format!("{scheme}://{userinfo}{host}:{default}{tail}"))
@@ -200,7 +203,11 @@ mod tests {
             port_variant("http://a.com").as_deref(),
             Some("http://a.com:80")
         );
-        assert_eq!(port_variant("https://a.com:8443/x"), None);
+        assert_eq!(
+            port_variant("https://a.com:8443/x").as_deref(),
+            Some("https://a.com/x")
+        );
+        assert_eq!(port_variant("ftp://a.com/x"), None);
         assert_eq!(
             form_params(b"To=%2B1555&From=a+b&A=").unwrap(),
             vec![
