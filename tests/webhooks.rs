@@ -587,6 +587,33 @@ fn verify_and_claim_dedupes() {
         ErrorKind::BadSignature
     );
     assert_eq!(store.len(), 2);
+
+    // Even with no retention, a claim outlives the timestamp tolerance: a replay 299 s later
+    // (still inside the 5-minute window) is caught.
+    let store = MemoryReplayStore::new(100);
+    assert!(verify_and_claim(&v, &req, NOW, &store, "billing", Duration::ZERO).is_ok());
+    assert_eq!(
+        kind(verify_and_claim(
+            &v,
+            &req,
+            NOW + 299,
+            &store,
+            "billing",
+            Duration::ZERO
+        )),
+        ErrorKind::Replayed
+    );
+    assert_eq!(
+        kind(verify_and_claim(
+            &v,
+            &req,
+            NOW + 301,
+            &store,
+            "billing",
+            Duration::ZERO
+        )),
+        ErrorKind::Expired
+    );
 }
 
 /// Hostile header values never panic and are never accepted.

@@ -53,6 +53,10 @@ impl Verifier for Discord {
         "discord"
     }
 
+    fn tolerance(&self) -> Option<Duration> {
+        Some(self.tolerance)
+    }
+
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
         let sig_hex = request.required("x-signature-ed25519", "missing X-Signature-Ed25519")?;
         let ts_text = request.required("x-signature-timestamp", "missing X-Signature-Timestamp")?;

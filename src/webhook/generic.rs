@@ -158,6 +158,10 @@ impl Verifier for GenericHmac {
         "generic"
     }
 
+    fn tolerance(&self) -> Option<Duration> {
+        Some(self.tolerance)
+    }
+
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
         let header = request.required(&self.header, "missing signature header")?;
         let needs = |p: &Part| self.template.contains(p);

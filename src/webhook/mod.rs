@@ -142,6 +142,12 @@ pub trait Verifier: Send + Sync {
     /// The provider name.
     fn provider(&self) -> &'static str;
 
+    /// The timestamp tolerance, for schemes that sign a timestamp (`None` otherwise). A
+    /// replay-store claim must outlive it, or a replay inside the tolerance would pass.
+    fn tolerance(&self) -> Option<Duration> {
+        None
+    }
+
     /// Verifies `request` as of `now` (Unix seconds).
     ///
     /// # Errors
@@ -190,8 +196,10 @@ pub fn by_name<S: AsRef<str>>(
 }
 
 /// Verifies, then claims the message id in `store` for `consumer`, so a redelivery or a
-/// replay is [`Error::Replayed`]. The claim lasts until the timestamp tolerance has passed (or
-/// `retention` for schemes without a timestamp).
+/// replay is [`Error::Replayed`]. The claim lasts `retention` from now, and at least until a
+/// signed timestamp has left the verifier's tolerance. For schemes without a signed timestamp
+/// (GitHub, Shopify, Twilio) `retention` is the whole replay protection: choose it longer than
+/// the provider's redelivery period.
 ///
 /// # Errors
 /// Those of [`Verifier::verify`], [`Error::Replayed`], and the store's errors (fail closed).
@@ -204,12 +212,13 @@ pub fn verify_and_claim(
     retention: Duration,
 ) -> Result<Verified> {
     let verified = verifier.verify(request, now)?;
-    let keep = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
-    let until = verified
-        .timestamp
-        .unwrap_or(now)
-        .max(now)
-        .saturating_add(keep);
+    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    // Keep the claim for `retention` from now, and in any case until the signed timestamp
+    // leaves the tolerance window (after which the verifier itself rejects the delivery).
+    let mut until = now.saturating_add(secs(retention));
+    if let (Some(ts), Some(tol)) = (verified.timestamp, verifier.tolerance()) {
+        until = until.max(ts.saturating_add(secs(tol)).saturating_add(1));
+    }
     let source = format!("webhook:{}", verified.provider);
     let key = ReplayKey {
         consumer,

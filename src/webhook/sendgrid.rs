@@ -68,6 +68,10 @@ impl Verifier for SendGrid {
         "sendgrid"
     }
 
+    fn tolerance(&self) -> Option<Duration> {
+        Some(self.tolerance)
+    }
+
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
         let sig_b64 = request.required(
             "x-twilio-email-event-webhook-signature",

@@ -59,6 +59,10 @@ impl Verifier for Slack {
         "slack"
     }
 
+    fn tolerance(&self) -> Option<Duration> {
+        Some(self.tolerance)
+    }
+
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
         let ts_text = request.required(
             "x-slack-request-timestamp",

@@ -123,6 +123,10 @@ impl Verifier for StandardWebhooks {
         self.provider
     }
 
+    fn tolerance(&self) -> Option<Duration> {
+        Some(self.tolerance)
+    }
+
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
         let [mut id_h, mut ts_h, mut sig_h] = self.headers;
         if self.provider == "svix" && request.header(id_h)?.is_none() {

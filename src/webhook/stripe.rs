@@ -68,6 +68,10 @@ impl Verifier for Stripe {
         "stripe"
     }
 
+    fn tolerance(&self) -> Option<Duration> {
+        Some(self.tolerance)
+    }
+
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
         let header = request.required("stripe-signature", "missing Stripe-Signature")?;
         let mut t = None;
