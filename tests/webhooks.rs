@@ -228,6 +228,10 @@ fn standard_webhooks_signing_round_trips_v1_and_v1a() {
     );
     assert_eq!(kind(hmac.signature("a.b", NOW, BODY)), ErrorKind::Malformed);
     assert_eq!(
+        kind(hmac.signature("msg_1", -1, BODY)),
+        ErrorKind::Malformed
+    );
+    assert_eq!(
         StandardSigner::new(&whpk).unwrap_err().kind(),
         ErrorKind::InvalidKey
     );
@@ -492,6 +496,21 @@ fn twilio_form_and_json_bodies() {
         )),
         ErrorKind::BadSignature
     );
+    // Any explicit port verifies like the port-less URL, but the dedupe id is that of the URL
+    // form that was signed, so a replay with another port is the same message.
+    let a = v
+        .verify(
+            &req("https://mycompany.com:1/myapp.php?foo=1&bar=2", form, &sig),
+            NOW,
+        )
+        .unwrap();
+    let b = v
+        .verify(
+            &req("https://mycompany.com:2/myapp.php?foo=1&bar=2", form, &sig),
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(a.id, b.id);
     assert_eq!(
         kind(v.verify(
             &Request::new([("X-Twilio-Signature", sig.as_str())], form),
@@ -544,6 +563,19 @@ fn generic_hmac() {
         &|b, _| h(&[("X-Sig", STANDARD.encode(hmac256(b"k", b)))]),
         false,
     );
+    // A timestamp header the template does not sign is refused, not silently unchecked.
+    let unsigned_ts = GenericHmac::new("X-Sig", "", MacEncoding::Base64, "{body}", &["k"])
+        .unwrap()
+        .with_timestamp_header("X-Ts");
+    let sig = STANDARD.encode(hmac256(b"k", BODY));
+    let req_ts = Request::new([("X-Sig", sig.as_str()), ("X-Ts", "1")], BODY);
+    assert_eq!(
+        kind(unsigned_ts.verify(&req_ts, NOW)),
+        ErrorKind::InvalidInput
+    );
+    let many = vec![sig.as_str(); 17].join(" ");
+    let req_many = Request::new([("X-Sig", many.as_str())], BODY);
+    assert_eq!(kind(b64.verify(&req_many, NOW)), ErrorKind::TooLarge);
     for bad in ["{timestamp}", "{body", "{nope}{body}", "x}{body}"] {
         assert_eq!(
             GenericHmac::new("X", "", MacEncoding::Hex, bad, &["k"])

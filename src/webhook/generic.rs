@@ -165,6 +165,15 @@ impl Verifier for GenericHmac {
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
         let header = request.required(&self.header, "missing signature header")?;
         let needs = |p: &Part| self.template.contains(p);
+        // A configured header the template does not sign would be read but not authenticated:
+        // refuse the configuration rather than check an unsigned timestamp or id.
+        if (self.timestamp_header.is_some() && !needs(&Part::Timestamp))
+            || (self.id_header.is_some() && !needs(&Part::Id))
+        {
+            return Err(Error::InvalidInput(
+                "a timestamp or id header is set but the template does not sign it",
+            ));
+        }
         let ts_text = match (&self.timestamp_header, needs(&Part::Timestamp)) {
             (Some(h), true) => Some(request.required(h, "missing timestamp header")?),
             (None, true) => {
@@ -197,8 +206,15 @@ impl Verifier for GenericHmac {
                 .ok_or(Error::Malformed("signature encoding"))?,
             );
         }
-        if sigs.is_empty() || sigs.len() > super::MAX_SIGNATURES {
-            return Err(Error::Malformed("signature count"));
+        if sigs.is_empty() {
+            return Err(Error::Malformed("no signature"));
+        }
+        if sigs.len() > super::MAX_SIGNATURES {
+            return Err(Error::too_large(
+                "signatures in a header",
+                super::MAX_SIGNATURES,
+                sigs.len(),
+            ));
         }
         let signed: Vec<&[u8]> = self
             .template

@@ -96,8 +96,8 @@ impl<'a> Request<'a> {
     /// The value of header `name` (ASCII case-insensitive), if present exactly once.
     ///
     /// # Errors
-    /// [`Error::Malformed`] if it appears more than once or is longer than
-    /// [`MAX_HEADER_BYTES`]; `Ok(None)` if absent.
+    /// [`Error::Malformed`] if it appears more than once; [`Error::TooLarge`] if it is longer
+    /// than [`MAX_HEADER_BYTES`]; `Ok(None)` if absent.
     pub fn header(&self, name: &str) -> Result<Option<&'a str>> {
         let mut found = None;
         for (n, v) in &self.headers {

@@ -276,6 +276,9 @@ impl StandardSigner {
         if id.is_empty() || id.contains('.') {
             return Err(Error::Malformed("message id"));
         }
+        if timestamp < 0 {
+            return Err(Error::Malformed("timestamp"));
+        }
         let ts = timestamp.to_string();
         let signed: [&[u8]; 5] = [id.as_bytes(), b".", ts.as_bytes(), b".", body];
         Ok(match &self.secret {

@@ -153,7 +153,9 @@ impl Verifier for Twilio {
         };
         let mut urls = vec![url.to_owned()];
         urls.extend(port_variant(url));
-        let mut ok = false;
+        // The URL form that verified is what was signed; it (not the form the caller passed,
+        // which may carry any port) goes into the dedupe id.
+        let mut signed_url = None;
         for token in &self.tokens {
             for u in &urls {
                 let mut parts: Vec<&[u8]> = vec![u.as_bytes()];
@@ -161,15 +163,15 @@ impl Verifier for Twilio {
                     parts.push(k);
                     parts.push(v);
                 }
-                ok |= any_matches(
+                if any_matches(
                     &crypto::hmac(HmacAlg::Sha1, token, &parts),
                     [sig.as_slice()],
-                );
+                ) {
+                    signed_url.get_or_insert(u.as_str());
+                }
             }
         }
-        if !ok {
-            return Err(Error::BadSignature);
-        }
+        let signed_url = signed_url.ok_or(Error::BadSignature)?;
         if let Some(expected) = body_hash {
             // The URL (and so this hash) is authenticated; the body must match it.
             let actual = encode_hex(&crypto::sha256(&[request.body()]));
@@ -179,7 +181,7 @@ impl Verifier for Twilio {
         }
         Ok(Verified {
             provider: "twilio",
-            id: content_id(&[url.as_bytes(), b"\n", request.body()]),
+            id: content_id(&[signed_url.as_bytes(), b"\n", request.body()]),
             timestamp: None,
         })
     }
