@@ -16,7 +16,7 @@
 //!   (default 5 minutes, as Stripe and Standard Webhooks use): [`Error::Expired`] for stale,
 //!   [`Error::NotYetValid`] for future;
 //! - returns a [`Verified`] with the message id to deduplicate on, which
-//!   [`verify_and_claim`] claims in a [`ReplayStore`](crate::ReplayStore).
+//!   [`verify_and_claim`] claims in a [`ReplayStore`].
 
 use std::time::Duration;
 
