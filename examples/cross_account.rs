@@ -27,7 +27,7 @@ impl Bus {
             serde_json::from_str(&entry.detail).expect("PutEvents Detail is JSON");
         serde_json::to_vec(&serde_json::json!({
             "version": "0",
-            "id": uuid::Uuid::now_v7().to_string(),
+            "id": format!("{:x}", rand_id()),
             "detail-type": entry.detail_type,
             "source": entry.source,
             "account": caller_account,
@@ -38,6 +38,19 @@ impl Bus {
         }))
         .expect("serializable")
     }
+}
+
+/// EventBridge's own event id (a broker-chosen value; not the envelope id).
+fn rand_id() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    u128::from(h.finish())
 }
 
 struct Consumer {

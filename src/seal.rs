@@ -19,6 +19,18 @@ use crate::keys::{SealTo, SigningKey};
 use crate::time::{Clock, SystemClock};
 use crate::wrap;
 
+/// A UUID v7 (RFC 9562): the wall clock in milliseconds and 74 random bits from the crate's
+/// one CSPRNG (the backend's), so no second source of randomness is linked in.
+fn new_envelope_id() -> Result<Uuid> {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let mut random = [0u8; 10];
+    crate::crypto::fill_random(&mut random)?;
+    Ok(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
+}
+
 /// Default time-to-live of a sealed envelope: one hour.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 /// Default content type of a payload.
@@ -263,7 +275,7 @@ fn seal_impl<'r, R: Into<SealTo<'r>> + Copy>(
         .checked_add(ttl)
         .ok_or(Error::InvalidInput("time-to-live overflows"))?;
 
-    let id = Uuid::now_v7();
+    let id = new_envelope_id()?;
     let mut header = Header {
         id,
         source: key.source().to_owned(),
