@@ -510,7 +510,7 @@ mod tests {
 
     #[test]
     fn envelope_id_must_be_canonical_v7() {
-        let id = uuid::Builder::from_unix_timestamp_millis(1, &[7; 10])
+        let id = uuid::Builder::from_unix_timestamp_millis(1, &[0xab; 10])
             .into_uuid()
             .hyphenated()
             .to_string();
