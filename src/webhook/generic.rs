@@ -7,8 +7,8 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::{
-    any_matches, check_secret_count, check_timestamp, content_id, decode_b64_std, decode_hex,
-    parse_unix_seconds, split_bounded, Request, Verified, Verifier, DEFAULT_TOLERANCE,
+    any_matches, check_timestamp, content_id, decode_b64_std, decode_hex, parse_unix_seconds,
+    split_bounded, Request, Verified, Verifier, DEFAULT_TOLERANCE,
 };
 use crate::crypto::{self, HmacAlg};
 use crate::error::{Error, Result};
@@ -107,17 +107,7 @@ impl GenericHmac {
         template: &str,
         secrets: &[S],
     ) -> Result<Self> {
-        check_secret_count(secrets.len())?;
-        if header.is_empty() {
-            return Err(Error::InvalidInput("header name is empty"));
-        }
-        let secrets = secrets
-            .iter()
-            .map(|s| match s.as_ref() {
-                "" => Err(Error::InvalidKey("empty secret")),
-                s => Ok(Zeroizing::new(s.as_bytes().to_vec())),
-            })
-            .collect::<Result<_>>()?;
+        let secrets = super::raw_secrets(secrets, "empty secret")?;
         Ok(Self {
             header: header.to_owned(),
             prefix: prefix.to_owned(),

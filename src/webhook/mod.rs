@@ -310,6 +310,22 @@ pub(crate) fn split_bounded(value: &str, sep: char) -> Result<Vec<&str>> {
     Ok(items)
 }
 
+/// Secrets used as their raw UTF-8 bytes (Stripe, GitHub, Slack, Shopify, Twilio, generic):
+/// 1 to 16 of them (rotation), none empty; zeroized on drop.
+pub(crate) fn raw_secrets<S: AsRef<str>>(
+    secrets: &[S],
+    empty: &'static str,
+) -> Result<Vec<zeroize::Zeroizing<Vec<u8>>>> {
+    check_secret_count(secrets.len())?;
+    secrets
+        .iter()
+        .map(|s| match s.as_ref() {
+            "" => Err(Error::InvalidKey(empty)),
+            s => Ok(zeroize::Zeroizing::new(s.as_bytes().to_vec())),
+        })
+        .collect()
+}
+
 /// Several secrets (rotation): at least one, at most 16.
 pub(crate) fn check_secret_count(n: usize) -> Result<()> {
     if n == 0 {

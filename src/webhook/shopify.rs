@@ -4,9 +4,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{
-    any_matches, check_secret_count, content_id, decode_b64_std, Request, Verified, Verifier,
-};
+use super::{any_matches, content_id, decode_b64_std, Request, Verified, Verifier};
 use crate::crypto::{self, HmacAlg};
 use crate::error::{Error, Result};
 
@@ -29,14 +27,7 @@ impl Shopify {
     /// # Errors
     /// [`Error::InvalidKey`] for an empty secret, none, or more than 16.
     pub fn new<S: AsRef<str>>(secrets: &[S]) -> Result<Self> {
-        check_secret_count(secrets.len())?;
-        let secrets = secrets
-            .iter()
-            .map(|s| match s.as_ref() {
-                "" => Err(Error::InvalidKey("empty Shopify secret")),
-                s => Ok(Zeroizing::new(s.as_bytes().to_vec())),
-            })
-            .collect::<Result<_>>()?;
+        let secrets = super::raw_secrets(secrets, "empty Shopify secret")?;
         Ok(Self { secrets })
     }
 }

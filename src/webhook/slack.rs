@@ -6,8 +6,8 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::{
-    any_matches, check_secret_count, check_timestamp, content_id, decode_hex, parse_unix_seconds,
-    Request, Verified, Verifier, DEFAULT_TOLERANCE,
+    any_matches, check_timestamp, content_id, decode_hex, parse_unix_seconds, Request, Verified,
+    Verifier, DEFAULT_TOLERANCE,
 };
 use crate::crypto::{self, HmacAlg};
 use crate::error::{Error, Result};
@@ -32,14 +32,7 @@ impl Slack {
     /// # Errors
     /// [`Error::InvalidKey`] for an empty secret, none, or more than 16.
     pub fn new<S: AsRef<str>>(secrets: &[S]) -> Result<Self> {
-        check_secret_count(secrets.len())?;
-        let secrets = secrets
-            .iter()
-            .map(|s| match s.as_ref() {
-                "" => Err(Error::InvalidKey("empty Slack signing secret")),
-                s => Ok(Zeroizing::new(s.as_bytes().to_vec())),
-            })
-            .collect::<Result<_>>()?;
+        let secrets = super::raw_secrets(secrets, "empty Slack signing secret")?;
         Ok(Self {
             secrets,
             tolerance: DEFAULT_TOLERANCE,

@@ -6,8 +6,8 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::{
-    any_matches, check_secret_count, check_timestamp, content_id, decode_hex, parse_unix_seconds,
-    split_bounded, Request, Verified, Verifier, DEFAULT_TOLERANCE,
+    any_matches, check_timestamp, content_id, decode_hex, parse_unix_seconds, split_bounded,
+    Request, Verified, Verifier, DEFAULT_TOLERANCE,
 };
 use crate::crypto::{self, HmacAlg};
 use crate::error::{Error, Result};
@@ -32,18 +32,7 @@ impl Stripe {
     /// # Errors
     /// [`Error::InvalidKey`] for an empty secret, none, or more than 16.
     pub fn new<S: AsRef<str>>(secrets: &[S]) -> Result<Self> {
-        check_secret_count(secrets.len())?;
-        let secrets = secrets
-            .iter()
-            .map(|s| {
-                let s = s.as_ref();
-                if s.is_empty() {
-                    Err(Error::InvalidKey("empty Stripe secret"))
-                } else {
-                    Ok(Zeroizing::new(s.as_bytes().to_vec()))
-                }
-            })
-            .collect::<Result<_>>()?;
+        let secrets = super::raw_secrets(secrets, "empty Stripe secret")?;
         Ok(Self {
             secrets,
             tolerance: DEFAULT_TOLERANCE,

@@ -8,10 +8,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{
-    any_matches, check_secret_count, content_id, decode_b64_std, encode_hex, Request, Verified,
-    Verifier,
-};
+use super::{any_matches, content_id, decode_b64_std, encode_hex, Request, Verified, Verifier};
 use crate::crypto::{self, HmacAlg};
 use crate::error::{Error, Result};
 
@@ -37,14 +34,7 @@ impl Twilio {
     /// # Errors
     /// [`Error::InvalidKey`] for an empty token, none, or more than 16.
     pub fn new<S: AsRef<str>>(auth_tokens: &[S]) -> Result<Self> {
-        check_secret_count(auth_tokens.len())?;
-        let tokens = auth_tokens
-            .iter()
-            .map(|s| match s.as_ref() {
-                "" => Err(Error::InvalidKey("empty Twilio auth token")),
-                s => Ok(Zeroizing::new(s.as_bytes().to_vec())),
-            })
-            .collect::<Result<_>>()?;
+        let tokens = super::raw_secrets(auth_tokens, "empty Twilio auth token")?;
         Ok(Self { tokens })
     }
 }
