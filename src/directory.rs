@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::keys::RecipientPublicKey;
-use crate::trust::{check_config_version, format_time, load_config, parse_config, parse_time};
+use crate::trust::{
+    check_config_version, format_time, load_config, parse_config, parse_time, MAX_TRUST_FILE_BYTES,
+};
 
 /// One consumer public key with its optional validity window (Unix seconds, inclusive).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,9 +112,10 @@ impl RecipientDirectory {
     /// Parses a directory file.
     ///
     /// # Errors
-    /// [`Error::InvalidTrust`] naming the field.
+    /// [`Error::TooLarge`] over [`MAX_TRUST_FILE_BYTES`]; [`Error::InvalidTrust`] naming the
+    /// field.
     pub fn from_json(text: &str) -> Result<Self> {
-        let file: DirectoryFile = parse_config(text)?;
+        let file: DirectoryFile = parse_config(text, MAX_TRUST_FILE_BYTES)?;
         check_config_version(file.version)?;
         let mut dir = Self::new();
         for (i, c) in file.consumers.iter().enumerate() {
@@ -172,9 +175,10 @@ impl RecipientDirectory {
     /// Reads a directory file.
     ///
     /// # Errors
-    /// [`Error::InvalidTrust`], naming the file.
+    /// [`Error::TooLarge`] over [`MAX_TRUST_FILE_BYTES`]; [`Error::InvalidTrust`], naming
+    /// the file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        load_config(path.as_ref(), Self::from_json)
+        load_config(path.as_ref(), MAX_TRUST_FILE_BYTES, Self::from_json)
     }
 }
 

@@ -138,7 +138,7 @@ pub use open::{
 pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore, SqliteReplayStore};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
 pub use time::{Clock, FixedClock, Freshness, SystemClock};
-pub use trust::{TrustStore, TrustedKey, TrustedSource, TypePattern};
+pub use trust::{TrustStore, TrustedKey, TrustedSource, TypePattern, MAX_TRUST_FILE_BYTES};
 
 /// The README's Rust examples, compiled and run as doc tests so they stay true.
 #[doc = include_str!("../README.md")]

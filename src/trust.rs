@@ -36,7 +36,9 @@ use crate::envelope::MAX_EVENT_TYPE_LEN;
 use crate::error::{Error, Result};
 use crate::keys::VerifyingKey;
 
-/// Largest trust file accepted, in bytes.
+/// Largest trust file (or recipient directory) accepted by default, in bytes; larger is
+/// [`Error::TooLarge`], checked before parsing. [`TrustStore::from_json_with_max_bytes`] and
+/// [`TrustStore::load_with_max_bytes`] take another cap.
 pub const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
 
 /// An event-type pattern: an exact type, a prefix ending in `.*` (`order.*` allows
@@ -379,9 +381,19 @@ impl TrustStore {
     /// and errors name the field path and, for JSON errors, the line and column.
     ///
     /// # Errors
-    /// [`Error::InvalidTrust`].
+    /// [`Error::TooLarge`] if `text` is longer than [`MAX_TRUST_FILE_BYTES`];
+    /// [`Error::InvalidTrust`] for everything else.
     pub fn from_json(text: &str) -> Result<Self> {
-        let file: TrustFile = parse_config(text)?;
+        Self::from_json_with_max_bytes(text, MAX_TRUST_FILE_BYTES)
+    }
+
+    /// [`TrustStore::from_json`] with another size cap than [`MAX_TRUST_FILE_BYTES`].
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] if `text` is longer than `max_bytes` (checked before parsing);
+    /// [`Error::InvalidTrust`] for everything else.
+    pub fn from_json_with_max_bytes(text: &str, max_bytes: usize) -> Result<Self> {
+        let file: TrustFile = parse_config(text, max_bytes)?;
         check_config_version(file.version)?;
         let mut store = TrustStore::new();
         for (i, fs) in file.sources.into_iter().enumerate() {
@@ -466,21 +478,53 @@ impl TrustStore {
     /// Reads a trust file.
     ///
     /// # Errors
-    /// [`Error::InvalidTrust`], naming the file.
+    /// [`Error::TooLarge`] if the file is larger than [`MAX_TRUST_FILE_BYTES`];
+    /// [`Error::InvalidTrust`], naming the file, for everything else.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        load_config(path.as_ref(), Self::from_json)
+        Self::load_with_max_bytes(path, MAX_TRUST_FILE_BYTES)
+    }
+
+    /// [`TrustStore::load`] with another size cap than [`MAX_TRUST_FILE_BYTES`].
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] if the file is larger than `max_bytes` (at most `max_bytes + 1`
+    /// bytes are ever read); [`Error::InvalidTrust`], naming the file, for everything else.
+    pub fn load_with_max_bytes(path: impl AsRef<Path>, max_bytes: usize) -> Result<Self> {
+        load_config(path.as_ref(), max_bytes, |text| {
+            Self::from_json_with_max_bytes(text, max_bytes)
+        })
     }
 }
 
-/// Reads a configuration file (trust file, recipient directory) of at most
-/// [`MAX_TRUST_FILE_BYTES`] and parses it; every error names the file.
-pub(crate) fn load_config<T>(path: &Path, parse: fn(&str) -> Result<T>) -> Result<T> {
+/// Reads a configuration file (trust file, recipient directory) of at most `max_bytes`,
+/// reading no more than one byte past the cap, and parses it; every `InvalidTrust` error
+/// names the file.
+pub(crate) fn load_config<T>(
+    path: &Path,
+    max_bytes: usize,
+    parse: impl FnOnce(&str) -> Result<T>,
+) -> Result<T> {
+    use std::io::Read;
     let named = |m: String| Error::InvalidTrust(format!("{}: {m}", path.display()));
-    let meta = std::fs::metadata(path).map_err(|e| named(e.to_string()))?;
-    if meta.len() > MAX_TRUST_FILE_BYTES as u64 {
-        return Err(named(format!("larger than {MAX_TRUST_FILE_BYTES} bytes")));
+    let file = std::fs::File::open(path).map_err(|e| named(e.to_string()))?;
+    let cap = u64::try_from(max_bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut bytes = Vec::new();
+    file.take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(|e| named(e.to_string()))?;
+    if bytes.len() > max_bytes {
+        let actual = std::fs::metadata(path).map_or(bytes.len(), |m| {
+            usize::try_from(m.len()).unwrap_or(usize::MAX)
+        });
+        return Err(Error::too_large(
+            "configuration file bytes",
+            max_bytes,
+            actual,
+        ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| named(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| named("not UTF-8".to_owned()))?;
     parse(&text).map_err(|e| match e {
         Error::InvalidTrust(m) => named(m),
         other => other,
@@ -489,12 +533,16 @@ pub(crate) fn load_config<T>(path: &Path, parse: fn(&str) -> Result<T>) -> Resul
 
 /// Parses configuration JSON: size and depth caps, unknown members rejected by `T`, and
 /// errors that name the field path (and, from serde_json, the line and column).
-pub(crate) fn parse_config<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    if text.len() > MAX_TRUST_FILE_BYTES {
-        return Err(Error::InvalidTrust(format!(
-            "{} bytes, limit {MAX_TRUST_FILE_BYTES}",
-            text.len()
-        )));
+pub(crate) fn parse_config<T: serde::de::DeserializeOwned>(
+    text: &str,
+    max_bytes: usize,
+) -> Result<T> {
+    if text.len() > max_bytes {
+        return Err(Error::too_large(
+            "configuration file bytes",
+            max_bytes,
+            text.len(),
+        ));
     }
     crate::encoding::check_json_depth(text.as_bytes(), 16)
         .map_err(|_| Error::InvalidTrust("JSON nested deeper than 16".to_owned()))?;

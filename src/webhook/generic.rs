@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::{
     any_matches, check_timestamp, content_id, decode_b64_std, decode_hex, parse_unix_seconds,
-    split_bounded, Request, Verified, Verifier, DEFAULT_TOLERANCE,
+    Request, Verified, Verifier, DEFAULT_TOLERANCE,
 };
 use crate::crypto::{self, HmacAlg};
 use crate::error::{Error, Result};
@@ -184,7 +184,7 @@ impl Verifier for GenericHmac {
         };
         let ts = ts_text.map(parse_unix_seconds).transpose()?;
         let mut sigs = Vec::new();
-        for item in split_bounded(&header.replace(',', " "), ' ')? {
+        for item in request.signature_items(&header.replace(',', " "), ' ')? {
             let encoded = item
                 .strip_prefix(self.prefix.as_str())
                 .ok_or(Error::Malformed("signature without the expected prefix"))?;
@@ -199,13 +199,7 @@ impl Verifier for GenericHmac {
         if sigs.is_empty() {
             return Err(Error::Malformed("no signature"));
         }
-        if sigs.len() > super::MAX_SIGNATURES {
-            return Err(Error::too_large(
-                "signatures in a header",
-                super::MAX_SIGNATURES,
-                sigs.len(),
-            ));
-        }
+        request.check_signature_count(sigs.len())?;
         let signed: Vec<&[u8]> = self
             .template
             .iter()

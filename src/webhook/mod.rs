@@ -47,11 +47,58 @@ pub use twilio::Twilio;
 /// Default timestamp tolerance: 5 minutes each way.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
-/// Most signatures accepted in one header (more is [`Error::TooLarge`]).
+/// Default for [`WebhookLimits::max_signatures`]: most signatures accepted in one header.
 pub const MAX_SIGNATURES: usize = 16;
 
-/// Longest header value accepted, in bytes.
+/// Default for [`WebhookLimits::max_header_bytes`]: longest header value accepted, in bytes.
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+
+/// Caps on what a verifier reads from a [`Request`], checked before any MAC or signature
+/// work; going over one is [`Error::TooLarge`].
+///
+/// ```
+/// use eventseal::webhook::{Request, WebhookLimits};
+///
+/// let limits = WebhookLimits::default().with_max_signatures(4);
+/// let request = Request::new([("webhook-id", "msg_1")], b"{}").with_limits(limits);
+/// assert_eq!(request.limits().max_signatures, 4);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookLimits {
+    /// Most signatures considered in one signature header (Standard Webhooks `v1` and `v1a`
+    /// together, Stripe `v1`, generic). A header may hold at most twice as many items of any
+    /// kind before they are even counted. Default [`MAX_SIGNATURES`] (16).
+    pub max_signatures: usize,
+    /// Longest value of any header a verifier reads, in bytes. Default [`MAX_HEADER_BYTES`]
+    /// (8 KiB).
+    pub max_header_bytes: usize,
+}
+
+impl Default for WebhookLimits {
+    fn default() -> Self {
+        Self {
+            max_signatures: MAX_SIGNATURES,
+            max_header_bytes: MAX_HEADER_BYTES,
+        }
+    }
+}
+
+impl WebhookLimits {
+    /// Sets [`WebhookLimits::max_signatures`].
+    #[must_use]
+    pub fn with_max_signatures(mut self, n: usize) -> Self {
+        self.max_signatures = n;
+        self
+    }
+
+    /// Sets [`WebhookLimits::max_header_bytes`].
+    #[must_use]
+    pub fn with_max_header_bytes(mut self, n: usize) -> Self {
+        self.max_header_bytes = n;
+        self
+    }
+}
 
 /// An incoming webhook request: its headers, its raw body, and (for providers that sign it,
 /// such as Twilio) the full URL it was sent to.
@@ -60,6 +107,7 @@ pub struct Request<'a> {
     headers: Vec<(&'a str, &'a str)>,
     body: &'a [u8],
     url: Option<&'a str>,
+    limits: WebhookLimits,
 }
 
 impl<'a> Request<'a> {
@@ -70,7 +118,21 @@ impl<'a> Request<'a> {
             headers: headers.into_iter().collect(),
             body,
             url: None,
+            limits: WebhookLimits::default(),
         }
+    }
+
+    /// Replaces the default [`WebhookLimits`].
+    #[must_use]
+    pub fn with_limits(mut self, limits: WebhookLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits this request is verified under.
+    #[must_use]
+    pub fn limits(&self) -> WebhookLimits {
+        self.limits
     }
 
     /// Sets the full URL the provider requested (scheme, host, port, path and query), as
@@ -97,7 +159,7 @@ impl<'a> Request<'a> {
     ///
     /// # Errors
     /// [`Error::Malformed`] if it appears more than once; [`Error::TooLarge`] if it is longer
-    /// than [`MAX_HEADER_BYTES`]; `Ok(None)` if absent.
+    /// than [`WebhookLimits::max_header_bytes`]; `Ok(None)` if absent.
     pub fn header(&self, name: &str) -> Result<Option<&'a str>> {
         let mut found = None;
         for (n, v) in &self.headers {
@@ -105,8 +167,9 @@ impl<'a> Request<'a> {
                 if found.is_some() {
                     return Err(Error::Malformed("header repeated"));
                 }
-                if v.len() > MAX_HEADER_BYTES {
-                    return Err(Error::too_large("header bytes", MAX_HEADER_BYTES, v.len()));
+                let limit = self.limits.max_header_bytes;
+                if v.len() > limit {
+                    return Err(Error::too_large("header bytes", limit, v.len()));
                 }
                 found = Some(*v);
             }
@@ -293,21 +356,34 @@ pub(crate) fn content_id(parts: &[&[u8]]) -> String {
     format!("sha256:{}", encode_hex(&crypto::sha256(parts)))
 }
 
-/// Splits a header of separated items, refusing more than [`MAX_SIGNATURES`] items.
-pub(crate) fn split_bounded(value: &str, sep: char) -> Result<Vec<&str>> {
-    let items: Vec<&str> = value
-        .split(sep)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if items.len() > MAX_SIGNATURES * 2 {
-        return Err(Error::too_large(
-            "signatures in a header",
-            MAX_SIGNATURES,
-            items.len(),
-        ));
+impl Request<'_> {
+    /// Splits a signature header into its non-empty items, refusing more than twice
+    /// [`WebhookLimits::max_signatures`] before anything is decoded.
+    pub(crate) fn signature_items<'v>(&self, value: &'v str, sep: char) -> Result<Vec<&'v str>> {
+        let limit = self.limits.max_signatures;
+        let mut items = Vec::new();
+        for item in value.split(sep).map(str::trim).filter(|s| !s.is_empty()) {
+            if items.len() >= limit.saturating_mul(2) {
+                let total = value.split(sep).filter(|s| !s.trim().is_empty()).count();
+                return Err(Error::too_large(
+                    "signature header items",
+                    limit.saturating_mul(2),
+                    total,
+                ));
+            }
+            items.push(item);
+        }
+        Ok(items)
     }
-    Ok(items)
+
+    /// Refuses more than [`WebhookLimits::max_signatures`] signatures of the scheme.
+    pub(crate) fn check_signature_count(&self, n: usize) -> Result<()> {
+        let limit = self.limits.max_signatures;
+        if n > limit {
+            return Err(Error::too_large("signatures in a header", limit, n));
+        }
+        Ok(())
+    }
 }
 
 /// Secrets used as their raw UTF-8 bytes (Stripe, GitHub, Slack, Shopify, Twilio, generic):

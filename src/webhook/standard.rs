@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use super::{
     any_matches, check_secret_count, check_timestamp, decode_b64_std, encode_b64_std,
-    parse_unix_seconds, split_bounded, Request, Verified, Verifier, DEFAULT_TOLERANCE,
+    parse_unix_seconds, Request, Verified, Verifier, DEFAULT_TOLERANCE,
 };
 use crate::crypto::{self, Ed25519Pair, HmacAlg, KEY_LEN};
 use crate::error::{Error, Result};
@@ -141,7 +141,7 @@ impl Verifier for StandardWebhooks {
         let ts = parse_unix_seconds(ts_text)?;
         let mut v1 = Vec::new();
         let mut v1a = Vec::new();
-        for item in split_bounded(sigs, ' ')? {
+        for item in request.signature_items(sigs, ' ')? {
             let (version, sig) = item
                 .split_once(',')
                 .ok_or(Error::Malformed("signature entry"))?;
@@ -152,13 +152,7 @@ impl Verifier for StandardWebhooks {
             };
             list.push(decode_b64_std(sig).ok_or(Error::Malformed("signature base64"))?);
         }
-        if v1.len() + v1a.len() > super::MAX_SIGNATURES {
-            return Err(Error::too_large(
-                "signatures in a header",
-                super::MAX_SIGNATURES,
-                v1.len() + v1a.len(),
-            ));
-        }
+        request.check_signature_count(v1.len() + v1a.len())?;
         let signed: [&[u8]; 5] = [
             id.as_bytes(),
             b".",

@@ -6,8 +6,8 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::{
-    any_matches, check_timestamp, content_id, decode_hex, parse_unix_seconds, split_bounded,
-    Request, Verified, Verifier, DEFAULT_TOLERANCE,
+    any_matches, check_timestamp, content_id, decode_hex, parse_unix_seconds, Request, Verified,
+    Verifier, DEFAULT_TOLERANCE,
 };
 use crate::crypto::{self, HmacAlg};
 use crate::error::{Error, Result};
@@ -65,7 +65,7 @@ impl Verifier for Stripe {
         let header = request.required("stripe-signature", "missing Stripe-Signature")?;
         let mut t = None;
         let mut v1 = Vec::new();
-        for item in split_bounded(header, ',')? {
+        for item in request.signature_items(header, ',')? {
             let (k, v) = item
                 .split_once('=')
                 .ok_or(Error::Malformed("Stripe-Signature item"))?;
@@ -81,13 +81,7 @@ impl Verifier for Stripe {
         if v1.is_empty() {
             return Err(Error::Malformed("Stripe-Signature without v1="));
         }
-        if v1.len() > super::MAX_SIGNATURES {
-            return Err(Error::too_large(
-                "signatures in a header",
-                super::MAX_SIGNATURES,
-                v1.len(),
-            ));
-        }
+        request.check_signature_count(v1.len())?;
         let signed: [&[u8]; 3] = [t.as_bytes(), b".", request.body()];
         let mut ok = false;
         for key in &self.secrets {
