@@ -109,6 +109,9 @@
 
 mod content;
 mod crypto;
+#[cfg(feature = "ct-probe")]
+#[doc(hidden)]
+pub mod ct_probe;
 pub mod directory;
 mod encoding;
 pub mod envelope;
