@@ -352,6 +352,21 @@ impl X25519Secret {
     }
 }
 
+/// Whether `public` is an Ed25519 public key a real key pair can have: the canonical encoding
+/// of a curve point in the prime-order subgroup. Refuses the small-order points (the all-zero
+/// and identity encodings among them; a signature under such a key can verify for many
+/// messages), points with a small-order component, non-canonical encodings (`y >= p`) and
+/// encodings of no point. ring checks none of this when it verifies.
+pub(crate) fn ed25519_public_key_is_valid(public: &[u8; KEY_LEN]) -> bool {
+    let compressed = curve25519_dalek::edwards::CompressedEdwardsY(*public);
+    match compressed.decompress() {
+        Some(point) => {
+            point.compress() == compressed && !point.is_small_order() && point.is_torsion_free()
+        }
+        None => false,
+    }
+}
+
 /// Constant-time equality of two byte strings (lengths are public).
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
@@ -551,5 +566,54 @@ mod wycheproof {
             }
         }
         assert!(n > 50);
+    }
+}
+
+#[cfg(test)]
+mod ed25519_public_keys {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    use curve25519_dalek::Scalar;
+
+    use super::ed25519_public_key_is_valid as valid;
+
+    #[test]
+    fn real_keys_pass() {
+        for seed in 1u8..20 {
+            let pair = super::Ed25519Pair::from_seed(&[seed; 32], None).unwrap();
+            assert!(valid(&pair.public_key()), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn every_small_order_point_in_every_encoding_is_refused() {
+        for t in EIGHT_TORSION {
+            let mut enc = t.compress().to_bytes();
+            assert!(!valid(&enc));
+            enc[31] ^= 0x80; // the other sign of x (for x = 0 a non-canonical encoding)
+            assert!(!valid(&enc));
+        }
+        // Non-canonical y: p, p + 1 (encodings of y = 0 and y = 1, both small order) and
+        // 2^255 - 1 (y = 18, not reduced).
+        for hex_y in [
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ] {
+            let enc: [u8; 32] = hex::decode(hex_y).unwrap().try_into().unwrap();
+            assert!(!valid(&enc), "{hex_y}");
+        }
+        // y = 2 is not the y-coordinate of any point.
+        let mut two = [0u8; 32];
+        two[0] = 2;
+        assert!(!valid(&two));
+    }
+
+    #[test]
+    fn a_key_with_a_small_order_component_is_refused() {
+        let a = ED25519_BASEPOINT_POINT * Scalar::from(123_456_789u64);
+        assert!(valid(&a.compress().to_bytes()));
+        for t in &EIGHT_TORSION[1..] {
+            assert!(!valid(&(a + t).compress().to_bytes()));
+        }
     }
 }

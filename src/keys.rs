@@ -403,8 +403,10 @@ impl VerifyingKey {
         }
     }
 
-    /// Loads a verifying key from a public JWK with `source` and no `d`: Ed25519 (`OKP`, `x`)
-    /// or ECDSA P-256 (`EC`, `x`, `y`; the point must be on the curve).
+    /// Loads a verifying key from a public JWK with `source` and no `d`: Ed25519 (`OKP`, `x`;
+    /// the canonical encoding of a point in the prime-order subgroup, so never the all-zero,
+    /// identity or another small-order key) or ECDSA P-256 (`EC`, `x`, `y`; the point must be
+    /// on the curve).
     ///
     /// # Errors
     /// [`Error::InvalidKey`] naming what is wrong with the JWK.
@@ -419,6 +421,9 @@ impl VerifyingKey {
             },
         )?;
         match p.y {
+            None if !crypto::ed25519_public_key_is_valid(&p.x) => Err(Error::InvalidKey(
+                "Ed25519 key is not a point of the prime-order subgroup",
+            )),
             None => Ok(Self::ed25519(p.owner, p.x)),
             Some(y) => {
                 let public = p256_public(&p.x, &y);
