@@ -1,14 +1,31 @@
 //! The one module that calls cryptographic libraries.
 //!
-//! Everything else in eventseal goes through these few functions and types, so that a second
-//! backend (aws-lc-rs, which has ring's API) becomes a cargo feature that swaps this module,
-//! not a rewrite. The backend today is `ring` for Ed25519, ECDSA P-256, SHA-256, HMAC/HKDF,
-//! AES-GCM, P-256 point validation and randomness, and `x25519-dalek` for X25519 with static
-//! secrets (ring can only use ephemeral X25519 keys). Nothing here implements a primitive; it
-//! only adapts interfaces.
+//! Everything else in eventseal goes through these few functions and types. Two backends,
+//! chosen at compile time:
+//!
+//! - **aws-lc-rs** (feature `aws-lc-rs`, the default): AWS-LC through ring's API, for every
+//!   primitive, X25519 with static secrets included. Measured here it signs Ed25519 about 2×
+//!   and agrees X25519 about 2× faster than the ring backend (README, "Performance").
+//! - **ring** (feature `ring`): ring for everything but static X25519, which ring cannot do
+//!   (it only has ephemeral X25519 keys), taken from `x25519-dalek`.
+//!
+//! With both features on, aws-lc-rs is used. The code below is written once against ring's
+//! API, which aws-lc-rs reproduces; only static X25519 and P-256 key generation differ.
+//! Nothing here implements a primitive; it only adapts interfaces. `curve25519-dalek`
+//! (already under x25519-dalek) checks Ed25519 public keys in both.
 
-use ring::rand::SecureRandom;
-use ring::{aead, digest, hkdf, hmac, rand, signature};
+#[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+compile_error!(
+    "eventseal needs a cryptographic backend: enable the `aws-lc-rs` (default) or `ring` feature"
+);
+
+#[cfg(feature = "aws-lc-rs")]
+use aws_lc_rs as backend;
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+use ring as backend;
+
+use backend::rand::SecureRandom;
+use backend::{aead, digest, hkdf, hmac, rand, signature};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -209,10 +226,33 @@ pub(crate) struct EcdsaP256Pair {
 /// (RFC 5208 / RFC 5915, with the curve parameters and the public key present): the fixed DER
 /// layout ring generates. Extraction is checked by re-loading the pair from the extracted
 /// parts, so a different layout fails loudly instead of producing a wrong key.
+#[cfg(not(feature = "aws-lc-rs"))]
 const P256_PKCS8_PRIVATE_AT: usize = 0x24;
 
 impl EcdsaP256Pair {
     /// Generates a key pair; returns it with its private scalar and public key.
+    #[cfg(feature = "aws-lc-rs")]
+    pub(crate) fn generate() -> Result<(Self, Zeroizing<[u8; KEY_LEN]>, [u8; P256_PUBLIC_LEN])> {
+        use backend::encoding::{AsBigEndian, EcPrivateKeyBin};
+        use signature::KeyPair;
+        let pair = signature::EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+            .map_err(|_| Error::Rng)?;
+        let scalar: EcPrivateKeyBin<'static> = pair
+            .private_key()
+            .as_be_bytes()
+            .map_err(|_| Error::InvalidKey("P-256 private key export"))?;
+        let mut d = Zeroizing::new([0u8; KEY_LEN]);
+        let mut public = [0u8; P256_PUBLIC_LEN];
+        if scalar.as_ref().len() != KEY_LEN || pair.public_key().as_ref().len() != P256_PUBLIC_LEN {
+            return Err(Error::InvalidKey("unexpected P-256 key lengths"));
+        }
+        d.copy_from_slice(scalar.as_ref());
+        public.copy_from_slice(pair.public_key().as_ref());
+        Ok((Self { pair }, d, public))
+    }
+
+    /// Generates a key pair; returns it with its private scalar and public key.
+    #[cfg(not(feature = "aws-lc-rs"))]
     pub(crate) fn generate() -> Result<(Self, Zeroizing<[u8; KEY_LEN]>, [u8; P256_PUBLIC_LEN])> {
         let doc = signature::EcdsaKeyPair::generate_pkcs8(
             &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -243,6 +283,7 @@ impl EcdsaP256Pair {
             &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
             d,
             public,
+            #[cfg(not(feature = "aws-lc-rs"))]
             system_random(),
         )
         .map(|pair| Self { pair })
@@ -273,14 +314,18 @@ pub(crate) fn ecdsa_p256_verify(public: &[u8; P256_PUBLIC_LEN], msg: &[u8], sig:
 /// Whether `public` is a valid uncompressed P-256 point (on the curve, not the identity),
 /// checked by ring during one ephemeral ECDH agreement with it.
 pub(crate) fn p256_public_key_is_valid(public: &[u8; P256_PUBLIC_LEN]) -> bool {
-    let Ok(mine) = ring::agreement::EphemeralPrivateKey::generate(
-        &ring::agreement::ECDH_P256,
-        system_random(),
-    ) else {
+    use backend::agreement;
+    let Ok(mine) = agreement::EphemeralPrivateKey::generate(&agreement::ECDH_P256, system_random())
+    else {
         return false;
     };
-    let theirs = ring::agreement::UnparsedPublicKey::new(&ring::agreement::ECDH_P256, public);
-    ring::agreement::agree_ephemeral(mine, &theirs, |_| ()).is_ok()
+    let theirs = agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, public);
+    // The two APIs differ here: aws-lc-rs takes an error value and a fallible KDF.
+    #[cfg(feature = "aws-lc-rs")]
+    let agreed = agreement::agree_ephemeral(mine, theirs, (), |_| Ok::<(), ()>(())).is_ok();
+    #[cfg(not(feature = "aws-lc-rs"))]
+    let agreed = agreement::agree_ephemeral(mine, &theirs, |_| ()).is_ok();
+    agreed
 }
 
 /// HMAC algorithms used by webhook providers.
@@ -317,37 +362,99 @@ pub(crate) fn ecdsa_p256_verify_der(
         .is_ok()
 }
 
-/// A static X25519 secret (zeroized on drop by x25519-dalek).
-pub(crate) struct X25519Secret(x25519_dalek::StaticSecret);
+/// A static X25519 secret, with its public key computed once.
+///
+/// ring backend: x25519-dalek's `StaticSecret`, zeroized on drop. aws-lc-rs backend: an
+/// AWS-LC key (freed with its memory cleansed) beside our zeroizing copy of the bytes.
+pub(crate) struct X25519Secret {
+    #[cfg(feature = "aws-lc-rs")]
+    key: backend::agreement::PrivateKey,
+    #[cfg(feature = "aws-lc-rs")]
+    bytes: Zeroizing<[u8; KEY_LEN]>,
+    #[cfg(not(feature = "aws-lc-rs"))]
+    key: x25519_dalek::StaticSecret,
+    public: [u8; KEY_LEN],
+}
 
 impl X25519Secret {
     pub(crate) fn generate() -> Result<Self> {
         let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
         fill_random(bytes.as_mut())?;
-        Ok(Self::from_bytes(&bytes))
+        Self::from_bytes(&bytes)
     }
 
-    pub(crate) fn from_bytes(bytes: &[u8; KEY_LEN]) -> Self {
-        Self(x25519_dalek::StaticSecret::from(*bytes))
+    /// Loads a secret from its 32 bytes (clamped when used, as RFC 7748 specifies).
+    #[cfg(feature = "aws-lc-rs")]
+    pub(crate) fn from_bytes(bytes: &[u8; KEY_LEN]) -> Result<Self> {
+        use backend::agreement::{PrivateKey, X25519};
+        let key = PrivateKey::from_private_key(&X25519, bytes)
+            .map_err(|_| Error::InvalidKey("X25519 secret rejected"))?;
+        let public_key = key
+            .compute_public_key()
+            .map_err(|_| Error::InvalidKey("X25519 secret rejected"))?;
+        let public: [u8; KEY_LEN] = public_key
+            .as_ref()
+            .try_into()
+            .map_err(|_| Error::InvalidKey("X25519 public key length"))?;
+        Ok(Self {
+            key,
+            bytes: Zeroizing::new(*bytes),
+            public,
+        })
+    }
+
+    /// Loads a secret from its 32 bytes (clamped when used, as RFC 7748 specifies).
+    #[cfg(not(feature = "aws-lc-rs"))]
+    pub(crate) fn from_bytes(bytes: &[u8; KEY_LEN]) -> Result<Self> {
+        let key = x25519_dalek::StaticSecret::from(*bytes);
+        let public = x25519_dalek::PublicKey::from(&key).to_bytes();
+        Ok(Self { key, public })
     }
 
     pub(crate) fn to_bytes(&self) -> Zeroizing<[u8; KEY_LEN]> {
-        Zeroizing::new(self.0.to_bytes())
+        #[cfg(feature = "aws-lc-rs")]
+        let bytes = self.bytes.clone();
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let bytes = Zeroizing::new(self.key.to_bytes());
+        bytes
     }
 
     pub(crate) fn public_key(&self) -> [u8; KEY_LEN] {
-        x25519_dalek::PublicKey::from(&self.0).to_bytes()
+        self.public
     }
 
     /// X25519(secret, peer). Returns `None` when the result is all zeros, i.e. the peer's
     /// point is of small order (RFC 7748 §6.1, RFC 9180 §7.1.4): such a "shared secret" is
     /// known to everyone.
     pub(crate) fn agree(&self, peer: &[u8; KEY_LEN]) -> Option<Zeroizing<[u8; KEY_LEN]>> {
-        let shared = self.0.diffie_hellman(&x25519_dalek::PublicKey::from(*peer));
-        if shared.was_contributory() {
-            Some(Zeroizing::new(shared.to_bytes()))
-        } else {
+        #[cfg(feature = "aws-lc-rs")]
+        let shared = {
+            use backend::agreement::{agree, UnparsedPublicKey, X25519};
+            let mut out = Zeroizing::new([0u8; KEY_LEN]);
+            agree(&self.key, UnparsedPublicKey::new(&X25519, peer), (), |k| {
+                if k.len() == KEY_LEN {
+                    out.copy_from_slice(k);
+                    Ok(())
+                } else {
+                    Err(())
+                }
+            })
+            .ok()?;
+            out
+        };
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let shared = {
+            let shared = self
+                .key
+                .diffie_hellman(&x25519_dalek::PublicKey::from(*peer));
+            Zeroizing::new(shared.to_bytes())
+        };
+        // Checked here for both backends rather than trusting each to refuse (AWS-LC does,
+        // x25519-dalek only reports it).
+        if ct_eq(shared.as_ref(), &[0u8; KEY_LEN]) {
             None
+        } else {
+            Some(shared)
         }
     }
 }
@@ -377,8 +484,10 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// fixed clamped scalar: clamping makes every scalar a multiple of the cofactor 8, so exactly
 /// the small-order points give zero.
 pub(crate) fn x25519_is_low_order(point: &[u8; KEY_LEN]) -> bool {
-    let probe = X25519Secret::from_bytes(&[0x5a; KEY_LEN]);
-    probe.agree(point).is_none()
+    match X25519Secret::from_bytes(&[0x5a; KEY_LEN]) {
+        Ok(probe) => probe.agree(point).is_none(),
+        Err(_) => true, // fail closed
+    }
 }
 
 #[cfg(test)]
@@ -416,7 +525,7 @@ mod wycheproof {
                 else {
                     continue; // wrong-length inputs are rejected before reaching X25519
                 };
-                let got = X25519Secret::from_bytes(&private).agree(&public);
+                let got = X25519Secret::from_bytes(&private).unwrap().agree(&public);
                 if shared.iter().all(|&b| b == 0) {
                     // eventseal refuses an all-zero shared secret (small-order point).
                     assert!(got.is_none(), "tcId {}", t["tcId"]);

@@ -229,8 +229,8 @@ mod tests {
                 }
                 other => panic!("unexpected aead {other}"),
             };
-            let sk_e = X25519Secret::from_bytes(&hex32(v, "skEm"));
-            let sk_r = X25519Secret::from_bytes(&hex32(v, "skRm"));
+            let sk_e = X25519Secret::from_bytes(&hex32(v, "skEm")).unwrap();
+            let sk_r = X25519Secret::from_bytes(&hex32(v, "skRm")).unwrap();
             let pk_r = hex32(v, "pkRm");
             assert_eq!(sk_e.public_key(), hex32(v, "pkEm"));
             assert_eq!(sk_r.public_key(), pk_r);

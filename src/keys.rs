@@ -564,7 +564,7 @@ impl RecipientSecretKey {
             },
         )?;
         let d = p.d.ok_or(Error::InvalidKey("d missing"))?;
-        Self::from_secret(&p.owner, X25519Secret::from_bytes(&d), Some(&p.x))
+        Self::from_secret(&p.owner, X25519Secret::from_bytes(&d)?, Some(&p.x))
     }
 
     /// Exports the secret key as a JWK. The result holds the secret and zeroizes on drop.
