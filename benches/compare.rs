@@ -1,0 +1,814 @@
+//! `cargo bench --bench compare`: eventseal against the cryptographic floor and against peer
+//! libraries, all in one process, printed as a table of ratios and written to
+//! `target/eventseal-compare.json`.
+//!
+//! Every figure is the median time per operation over 21 batches (each batch long enough to
+//! time reliably), so ratios taken within one run are stable even on a shared machine. What
+//! each number means is in the README's "Performance" section.
+//!
+//! - **floor**: the primitives the same work cannot avoid, called directly on the backend in
+//!   use: open = Ed25519 verify (of as many bytes as the envelope signs) + one static X25519
+//!   agreement + HKDF-SHA256 (extract + expand) + AES-256-GCM over the payload; seal = Ed25519
+//!   sign + X25519 key generation and agreement + HKDF + AES-256-GCM, plus per extra recipient
+//!   a key generation, an agreement and AES-256-GCM over the 32-byte content key.
+//! - **best floor**: the same sum with the fastest implementation measured here of each
+//!   primitive (ring, aws-lc-rs, x25519-dalek, ed25519-dalek).
+//! - **peers** on equal work: josekit (a JWS signed with EdDSA, nested in a JWE with
+//!   ECDH-ES+A256KW over X25519 and A256GCM), pasetors (v4.public nested in v4.local, against
+//!   eventseal with a pre-shared-key recipient), svix (Standard Webhooks verify).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eventseal::webhook::{Request, StandardSigner, StandardWebhooks, Verifier};
+use eventseal::{
+    Claim, FixedClock, Limits, MemoryReplayStore, Opener, RecipientSecretKey, ReplayKey,
+    ReplayStore, Sealer, SigningKey, SqliteReplayStore, SymmetricKey, TrustStore,
+};
+
+// --- a counting allocator (in this benchmark only, never in the library) -------------------
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    f();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+// --- timing --------------------------------------------------------------------------------
+
+/// Median nanoseconds per call of `f`, over 21 batches of at least 3 ms each.
+fn time(mut f: impl FnMut()) -> f64 {
+    let mut n = 1u64;
+    loop {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        if t.elapsed() >= Duration::from_millis(3) {
+            break;
+        }
+        n *= 2;
+    }
+    let mut per_op: Vec<f64> = (0..21)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    per_op.sort_by(f64::total_cmp);
+    per_op[per_op.len() / 2]
+}
+
+struct Report {
+    rows: Vec<(String, String)>,
+    json: BTreeMap<String, f64>,
+}
+
+impl Report {
+    fn row(&mut self, name: &str, value: String) {
+        println!("{name:<58} {value}");
+        self.rows.push((name.to_owned(), value));
+    }
+    fn time(&mut self, name: &str, ns: f64) -> f64 {
+        self.row(name, format!("{:>10.2} µs", ns / 1000.0));
+        ns
+    }
+    fn ratio(&mut self, key: &str, label: &str, value: f64) {
+        self.row(label, format!("{value:>10.3} ×"));
+        self.json.insert(key.to_owned(), value);
+    }
+    fn value(&mut self, key: &str, label: &str, value: f64, unit: &str) {
+        self.row(label, format!("{value:>10.0} {unit}"));
+        self.json.insert(key.to_owned(), value);
+    }
+}
+
+const NOW: i64 = 1_700_000_000;
+const SIZES: [usize; 4] = [256, 1024, 16 * 1024, 200 * 1024];
+const RECIPIENTS: [usize; 3] = [1, 4, 32];
+
+// --- the primitives, per implementation ------------------------------------------------------
+
+struct Primitives {
+    sign: f64,
+    verify: f64,
+    keygen: f64,
+    agree: f64,
+    hkdf: f64,
+    aes_payload: f64,
+    aes_key: f64,
+}
+
+fn ring_primitives(msg: &[u8], payload: usize) -> Primitives {
+    use ring::signature::KeyPair;
+    let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[1; 32]).unwrap();
+    let public = pair.public_key().as_ref().to_vec();
+    let sig = pair.sign(msg);
+    let rng = ring::rand::SystemRandom::new();
+    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, &[0; 16]);
+    Primitives {
+        sign: time(|| {
+            black_box(pair.sign(black_box(msg)));
+        }),
+        verify: time(|| {
+            ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &public)
+                .verify(black_box(msg), sig.as_ref())
+                .unwrap();
+        }),
+        keygen: time(|| {
+            let k = ring::agreement::EphemeralPrivateKey::generate(&ring::agreement::X25519, &rng)
+                .unwrap();
+            black_box(k.compute_public_key().unwrap());
+        }),
+        // ring has no static X25519: x25519-dalek is what the ring backend uses.
+        agree: {
+            let s = x25519_dalek::StaticSecret::from([3; 32]);
+            let p = x25519_dalek::PublicKey::from([9; 32]);
+            time(|| {
+                black_box(s.diffie_hellman(black_box(&p)));
+            })
+        },
+        hkdf: time(|| {
+            let extracted = prk.extract(black_box(&[7; 32]));
+            let okm = extracted
+                .expand(&[b"info"], ring::hkdf::HKDF_SHA256)
+                .unwrap();
+            let mut out = [0u8; 32];
+            okm.fill(&mut out).unwrap();
+            black_box(out);
+        }),
+        aes_payload: ring_aes(payload),
+        aes_key: ring_aes(32),
+    }
+}
+
+fn ring_aes(len: usize) -> f64 {
+    let key = ring::aead::LessSafeKey::new(
+        ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &[1; 32]).unwrap(),
+    );
+    let mut buf = vec![0x5a; len];
+    time(|| {
+        let tag = key
+            .seal_in_place_separate_tag(
+                ring::aead::Nonce::assume_unique_for_key([0; 12]),
+                ring::aead::Aad::empty(),
+                &mut buf,
+            )
+            .unwrap();
+        let _ = black_box(tag);
+    })
+}
+
+fn aws_lc_primitives(msg: &[u8], payload: usize) -> Primitives {
+    use aws_lc_rs::signature::KeyPair;
+    let pair = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(&[1; 32]).unwrap();
+    let public = pair.public_key().as_ref().to_vec();
+    let sig = pair.sign(msg);
+    let static_key =
+        aws_lc_rs::agreement::PrivateKey::from_private_key(&aws_lc_rs::agreement::X25519, &[3; 32])
+            .unwrap();
+    let peer = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from([9; 32]));
+    let prk = aws_lc_rs::hkdf::Salt::new(aws_lc_rs::hkdf::HKDF_SHA256, &[0; 16]);
+    let key = aws_lc_rs::aead::LessSafeKey::new(
+        aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &[1; 32]).unwrap(),
+    );
+    let aes = |len: usize| {
+        let mut buf = vec![0x5a; len];
+        time(|| {
+            let tag = key
+                .seal_in_place_separate_tag(
+                    aws_lc_rs::aead::Nonce::assume_unique_for_key([0; 12]),
+                    aws_lc_rs::aead::Aad::empty(),
+                    &mut buf,
+                )
+                .unwrap();
+            let _ = black_box(tag);
+        })
+    };
+    Primitives {
+        sign: time(|| {
+            black_box(pair.sign(black_box(msg)));
+        }),
+        verify: time(|| {
+            aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, &public)
+                .verify(black_box(msg), sig.as_ref())
+                .unwrap();
+        }),
+        keygen: time(|| {
+            let k =
+                aws_lc_rs::agreement::PrivateKey::generate(&aws_lc_rs::agreement::X25519).unwrap();
+            black_box(k.compute_public_key().unwrap());
+        }),
+        agree: time(|| {
+            aws_lc_rs::agreement::agree(
+                &static_key,
+                aws_lc_rs::agreement::UnparsedPublicKey::new(
+                    &aws_lc_rs::agreement::X25519,
+                    peer.as_bytes(),
+                ),
+                (),
+                |k| {
+                    black_box(k);
+                    Ok(())
+                },
+            )
+            .unwrap();
+        }),
+        hkdf: time(|| {
+            let extracted = prk.extract(black_box(&[7; 32]));
+            let okm = extracted
+                .expand(&[b"info"], aws_lc_rs::hkdf::HKDF_SHA256)
+                .unwrap();
+            let mut out = [0u8; 32];
+            okm.fill(&mut out).unwrap();
+            black_box(out);
+        }),
+        aes_payload: aes(payload),
+        aes_key: aes(32),
+    }
+}
+
+/// Other implementations of single primitives, for the best floor.
+fn dalek_verify(msg: &[u8]) -> f64 {
+    use ed25519_dalek::Signer;
+    let sk = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+    let vk = sk.verifying_key();
+    let sig = sk.sign(msg);
+    time(|| {
+        vk.verify_strict(black_box(msg), &sig).unwrap();
+    })
+}
+
+fn dalek_keygen() -> f64 {
+    let mut seed = [5u8; 32];
+    time(|| {
+        seed[0] = seed[0].wrapping_add(1);
+        let s = x25519_dalek::StaticSecret::from(seed);
+        black_box(x25519_dalek::PublicKey::from(&s));
+    })
+}
+
+impl Primitives {
+    fn open_floor(&self) -> f64 {
+        self.verify + self.agree + self.hkdf + self.aes_payload
+    }
+    fn seal_floor(&self, recipients: usize) -> f64 {
+        let extra = recipients.saturating_sub(1) as f64;
+        self.sign
+            + self.keygen
+            + self.agree
+            + self.hkdf
+            + self.aes_payload
+            + extra * (self.keygen + self.agree + self.aes_key)
+    }
+    fn best(items: &[&Primitives], verify_alt: f64, keygen_alt: f64) -> Primitives {
+        let min =
+            |f: fn(&Primitives) -> f64| items.iter().map(|p| f(p)).fold(f64::INFINITY, f64::min);
+        Primitives {
+            sign: min(|p| p.sign),
+            verify: min(|p| p.verify).min(verify_alt),
+            keygen: min(|p| p.keygen).min(keygen_alt),
+            agree: min(|p| p.agree),
+            hkdf: min(|p| p.hkdf),
+            aes_payload: min(|p| p.aes_payload),
+            aes_key: min(|p| p.aes_key),
+        }
+    }
+}
+
+// --- eventseal -------------------------------------------------------------------------------
+
+struct Fixture {
+    sealer: Sealer,
+    recipients: Vec<RecipientSecretKey>,
+    trust: TrustStore,
+    clock: Arc<FixedClock>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let clock = Arc::new(FixedClock::new(NOW));
+        // 200 KiB payloads need more than the default 256 KiB envelope limit (base64 adds a
+        // third): such events cannot travel through EventBridge, but the size is benchmarked.
+        let sealer = Sealer::new(SigningKey::generate("orders").unwrap())
+            .with_clock(clock.clone())
+            .with_limits(big_limits());
+        let recipients = (0..32)
+            .map(|i| RecipientSecretKey::generate(&format!("consumer-{i}")).unwrap())
+            .collect();
+        let trust = TrustStore::new().with(sealer.key().verifying_key().clone());
+        Self {
+            sealer,
+            recipients,
+            trust,
+            clock,
+        }
+    }
+
+    fn seal(&self, payload: &[u8], n: usize) -> Vec<u8> {
+        let pubs: Vec<_> = self.recipients[..n]
+            .iter()
+            .map(|k| k.public_key())
+            .collect();
+        self.sealer
+            .seal("order.created", payload, &pubs)
+            .unwrap()
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// An opener (no replay store) for the last of the first `n` recipients.
+    fn opener(&self, n: usize) -> Opener {
+        let k = &self.recipients[n - 1];
+        Opener::new_without_replay_check_dangerous(
+            vec![RecipientSecretKey::from_jwk(&k.to_secret_jwk()).unwrap()],
+            self.trust.clone(),
+        )
+        .with_clock(self.clock.clone())
+        .with_limits(big_limits())
+    }
+}
+
+fn big_limits() -> Limits {
+    Limits::default().with_max_envelope_bytes(512 * 1024)
+}
+
+/// The bytes an envelope's signature covers, for a floor that verifies as much.
+fn signed_len(envelope: &[u8]) -> usize {
+    // header and ciphertext decoded, plus the PAE framing: close enough to the base64 length
+    // times 3/4; the label and length prefixes add a few dozen bytes.
+    envelope.len() * 3 / 4
+}
+
+fn main() {
+    let started = Instant::now();
+    let mut r = Report {
+        rows: Vec::new(),
+        json: BTreeMap::new(),
+    };
+    let backend = if cfg!(feature = "aws-lc-rs") {
+        "aws-lc-rs"
+    } else {
+        "ring"
+    };
+    println!("eventseal compare — backend {backend}\n");
+    let f = Fixture::new();
+    let kib = vec![0x5au8; 1024];
+    let env_1k = f.seal(&kib, 1);
+    let msg = vec![0x42u8; signed_len(&env_1k)];
+
+    // The primitives for a 1 KiB event.
+    println!("-- primitives, 1 KiB event");
+    let ring_p = ring_primitives(&msg, 1024);
+    let aws_p = aws_lc_primitives(&msg, 1024);
+    let dalek_v = dalek_verify(&msg);
+    let dalek_k = dalek_keygen();
+    for (name, p) in [
+        ("ring (+ x25519-dalek agree)", &ring_p),
+        ("aws-lc-rs", &aws_p),
+    ] {
+        r.row(
+            &format!("{name}: sign / verify"),
+            format!("{:>10.2} / {:.2} µs", p.sign / 1e3, p.verify / 1e3),
+        );
+        r.row(
+            &format!("{name}: X25519 keygen / agree"),
+            format!("{:>10.2} / {:.2} µs", p.keygen / 1e3, p.agree / 1e3),
+        );
+        r.row(
+            &format!("{name}: HKDF / AES-256-GCM 1 KiB"),
+            format!("{:>10.2} / {:.2} µs", p.hkdf / 1e3, p.aes_payload / 1e3),
+        );
+    }
+    r.time("ed25519-dalek verify_strict", dalek_v);
+    r.time("x25519-dalek keygen", dalek_k);
+    let ours = if backend == "aws-lc-rs" {
+        &aws_p
+    } else {
+        &ring_p
+    };
+    let best = Primitives::best(&[&ring_p, &aws_p], dalek_v, dalek_k);
+
+    // eventseal, 1 KiB, one recipient.
+    println!("\n-- eventseal, 1 KiB, 1 recipient");
+    let opener_1 = f.opener(1);
+    let open_1k = r.time(
+        "open (no replay store)",
+        time(|| {
+            black_box(opener_1.open(black_box(&env_1k)).unwrap());
+        }),
+    );
+    let seal_1k = r.time(
+        "seal",
+        time(|| {
+            black_box(f.seal(black_box(&kib), 1));
+        }),
+    );
+    let floor_open = r.time("floor: open", ours.open_floor());
+    let floor_seal = r.time("floor: seal", ours.seal_floor(1));
+    let best_open = r.time("best floor: open", best.open_floor());
+    let best_seal = r.time("best floor: seal", best.seal_floor(1));
+    r.ratio("open_over_floor", "open / floor", open_1k / floor_open);
+    r.ratio("seal_over_floor", "seal / floor", seal_1k / floor_seal);
+    r.ratio(
+        "open_over_best_floor",
+        "open / best floor",
+        open_1k / best_open,
+    );
+    r.ratio(
+        "seal_over_best_floor",
+        "seal / best floor",
+        seal_1k / best_seal,
+    );
+
+    // Sizes and recipient counts.
+    println!("\n-- eventseal by payload size and recipients (open as the last recipient)");
+    let mut open_by = BTreeMap::new();
+    let mut seal_by = BTreeMap::new();
+    for &size in &SIZES {
+        let payload = vec![0x5au8; size];
+        for &n in &RECIPIENTS {
+            let env = f.seal(&payload, n);
+            let opener = f.opener(n);
+            let o = time(|| {
+                black_box(opener.open(black_box(&env)).unwrap());
+            });
+            let s = time(|| {
+                black_box(f.seal(black_box(&payload), n));
+            });
+            r.row(
+                &format!("{size:>6} B to {n:>2}: seal / open"),
+                format!("{:>10.2} / {:.2} µs", s / 1e3, o / 1e3),
+            );
+            open_by.insert((size, n), o);
+            seal_by.insert((size, n), s);
+        }
+    }
+    r.ratio(
+        "open_32_recipients_over_open_1",
+        "open 32 recipients / open 1 (1 KiB)",
+        open_by[&(1024, 32)] / open_by[&(1024, 1)],
+    );
+    let per_recipient = (seal_by[&(1024, 32)] - seal_by[&(1024, 1)]) / 31.0;
+    r.time("seal: cost per extra recipient (1 KiB)", per_recipient);
+    r.ratio(
+        "seal_per_recipient_over_encapsulation",
+        "seal per extra recipient / (keygen + agree + AES of the key)",
+        per_recipient / (ours.keygen + ours.agree + ours.aes_key),
+    );
+
+    // Peers.
+    println!("\n-- peers, 1 KiB, 1 recipient");
+    let (jose_seal, jose_open) = josekit_times(&kib);
+    r.time(
+        "josekit JWS(EdDSA) in JWE(ECDH-ES+A256KW, X25519): seal",
+        jose_seal,
+    );
+    r.time("josekit: open", jose_open);
+    r.ratio(
+        "josekit_seal_over_eventseal",
+        "josekit seal / eventseal seal",
+        jose_seal / seal_1k,
+    );
+    r.ratio(
+        "josekit_open_over_eventseal",
+        "josekit open / eventseal open",
+        jose_open / open_1k,
+    );
+    let (paseto_seal, paseto_open) = pasetors_times(&kib);
+    let (psk_seal, psk_open) = eventseal_psk_times(&f, &kib);
+    r.time("pasetors v4.public in v4.local: seal", paseto_seal);
+    r.time("pasetors: open", paseto_open);
+    r.time("eventseal, pre-shared-key recipient: seal", psk_seal);
+    r.time("eventseal, pre-shared-key recipient: open", psk_open);
+    r.ratio(
+        "pasetors_seal_over_eventseal",
+        "pasetors seal / eventseal (pre-shared key) seal",
+        paseto_seal / psk_seal,
+    );
+    r.ratio(
+        "pasetors_open_over_eventseal",
+        "pasetors open / eventseal (pre-shared key) open",
+        paseto_open / psk_open,
+    );
+    let (svix_v, ours_v) = webhook_times(&kib);
+    r.time("svix Webhook::verify, 1 KiB", svix_v);
+    r.time("eventseal StandardWebhooks::verify, 1 KiB", ours_v);
+    r.ratio(
+        "svix_verify_over_eventseal",
+        "svix verify / eventseal verify",
+        svix_v / ours_v,
+    );
+
+    // Allocations.
+    println!("\n-- allocations per open (no replay store)");
+    for &size in &[1024usize, 200 * 1024] {
+        let env = f.seal(&vec![1u8; size], 1);
+        let n = allocations_in(|| {
+            black_box(opener_1.open(&env).unwrap());
+        });
+        if size == 1024 {
+            r.value(
+                "allocations_per_open",
+                "allocations per open, 1 KiB",
+                n as f64,
+                "",
+            );
+        } else {
+            r.value(
+                "allocations_per_open_200k",
+                "allocations per open, 200 KiB",
+                n as f64,
+                "",
+            );
+        }
+    }
+
+    // Replay stores.
+    println!("\n-- replay claims");
+    let ids: Vec<String> = (0..400_000)
+        .map(|i| format!("0190a4c2-0000-7000-8000-{i:012x}"))
+        .collect();
+    let store = MemoryReplayStore::new(usize::MAX);
+    let t = Instant::now();
+    for id in &ids[..200_000] {
+        let key = ReplayKey {
+            consumer: "billing",
+            source: "orders",
+            id,
+        };
+        assert!(matches!(
+            store.claim(&key, NOW + 300, NOW),
+            Ok(Claim::Claimed)
+        ));
+    }
+    let one = 200_000.0 / t.elapsed().as_secs_f64();
+    r.value(
+        "memory_claims_per_sec",
+        "memory store, 1 thread: claims per second",
+        one,
+        "/s",
+    );
+    let store = Arc::new(MemoryReplayStore::new(usize::MAX));
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for half in ids[..400_000].chunks(200_000) {
+            let store = store.clone();
+            s.spawn(move || {
+                for id in half {
+                    let key = ReplayKey {
+                        consumer: "billing",
+                        source: "orders",
+                        id,
+                    };
+                    assert!(matches!(
+                        store.claim(&key, NOW + 300, NOW),
+                        Ok(Claim::Claimed)
+                    ));
+                }
+            });
+        }
+    });
+    let two = 400_000.0 / t.elapsed().as_secs_f64();
+    r.value(
+        "memory_claims_per_sec_2_threads",
+        "memory store, 2 threads: claims per second",
+        two,
+        "/s",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteReplayStore::open(dir.path().join("replay.db"), NOW).unwrap();
+    let t = Instant::now();
+    for id in &ids[..500] {
+        let key = ReplayKey {
+            consumer: "billing",
+            source: "orders",
+            id,
+        };
+        assert!(matches!(
+            sqlite.claim(&key, NOW + 300, NOW),
+            Ok(Claim::Claimed)
+        ));
+    }
+    let sq = 500.0 / t.elapsed().as_secs_f64();
+    r.value(
+        "sqlite_claims_per_sec",
+        "SQLite store (synchronous=FULL): claims per second",
+        sq,
+        "/s",
+    );
+
+    // Throughput on 2 threads over one shared opener with a memory store.
+    println!("\n-- open throughput, 1 KiB, shared opener with a memory store");
+    let envelopes: Vec<Vec<u8>> = (0..4000).map(|_| f.seal(&kib, 1)).collect();
+    for threads in [1usize, 2] {
+        let k = &f.recipients[0];
+        let opener = Arc::new(
+            Opener::new(
+                vec![RecipientSecretKey::from_jwk(&k.to_secret_jwk()).unwrap()],
+                f.trust.clone(),
+                Arc::new(MemoryReplayStore::new(usize::MAX)),
+            )
+            .with_clock(f.clock.clone()),
+        );
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for chunk in envelopes.chunks(envelopes.len() / threads) {
+                let opener = opener.clone();
+                s.spawn(move || {
+                    for e in chunk {
+                        black_box(opener.open(e).unwrap());
+                    }
+                });
+            }
+        });
+        let eps = envelopes.len() as f64 / t.elapsed().as_secs_f64();
+        r.value(
+            &format!("open_events_per_sec_{threads}_threads"),
+            &format!("opens per second, {threads} thread(s)"),
+            eps,
+            "/s",
+        );
+    }
+
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/eventseal-compare.json");
+    let mut json = serde_json::Map::new();
+    json.insert("backend".into(), backend.into());
+    for (k, v) in &r.json {
+        json.insert(k.clone(), serde_json::json!((v * 1000.0).round() / 1000.0));
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap() + "\n").unwrap();
+    println!(
+        "\nwrote {} in {:.0} s",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+// --- peers -----------------------------------------------------------------------------------
+
+fn josekit_times(payload: &[u8]) -> (f64, f64) {
+    use josekit::jwe::{self, JweHeader, ECDH_ES_A256KW};
+    use josekit::jwk::KeyPair;
+    use josekit::jws::{self, EdDSA, JwsHeader};
+    let sign_pair = EdDSA
+        .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+        .unwrap();
+    let signer = EdDSA
+        .signer_from_jwk(&sign_pair.to_jwk_private_key())
+        .unwrap();
+    let verifier = EdDSA
+        .verifier_from_jwk(&sign_pair.to_jwk_public_key())
+        .unwrap();
+    let enc_pair = ECDH_ES_A256KW
+        .generate_ecx_key_pair(josekit::jwk::alg::ecx::EcxCurve::X25519)
+        .unwrap();
+    let encrypter = ECDH_ES_A256KW
+        .encrypter_from_jwk(&enc_pair.to_jwk_public_key())
+        .unwrap();
+    let decrypter = ECDH_ES_A256KW
+        .decrypter_from_jwk(&enc_pair.to_jwk_private_key())
+        .unwrap();
+    let mut jws_header = JwsHeader::new();
+    jws_header.set_token_type("JWT");
+    let mut jwe_header = JweHeader::new();
+    jwe_header.set_content_encryption("A256GCM");
+    jwe_header.set_content_type("JWT");
+    let seal = || {
+        let inner = jws::serialize_compact(payload, &jws_header, &*signer).unwrap();
+        jwe::serialize_compact(inner.as_bytes(), &jwe_header, &*encrypter).unwrap()
+    };
+    let token = seal();
+    let open = || {
+        let (inner, _) = jwe::deserialize_compact(&token, &*decrypter).unwrap();
+        let (body, _) = jws::deserialize_compact(&inner, &*verifier).unwrap();
+        assert_eq!(body.len(), payload.len());
+        body
+    };
+    (
+        time(|| {
+            black_box(seal());
+        }),
+        time(|| {
+            black_box(open());
+        }),
+    )
+}
+
+fn pasetors_times(payload: &[u8]) -> (f64, f64) {
+    use pasetors::keys::{AsymmetricKeyPair, Generate, SymmetricKey as PasetoKey};
+    use pasetors::token::UntrustedToken;
+    use pasetors::version4::{LocalToken, PublicToken, V4};
+    use pasetors::{Local, Public};
+    let pair = AsymmetricKeyPair::<V4>::generate().unwrap();
+    let key = PasetoKey::<V4>::generate().unwrap();
+    let seal = || {
+        let inner = PublicToken::sign(&pair.secret, payload, None, None).unwrap();
+        LocalToken::encrypt(&key, inner.as_bytes(), None, None).unwrap()
+    };
+    let token = seal();
+    let open = || {
+        let outer = UntrustedToken::<Local, V4>::try_from(token.as_str()).unwrap();
+        let inner = LocalToken::decrypt(&key, &outer, None, None).unwrap();
+        let inner_token = UntrustedToken::<Public, V4>::try_from(inner.payload()).unwrap();
+        let body = PublicToken::verify(&pair.public, &inner_token, None, None).unwrap();
+        body.payload().len()
+    };
+    (
+        time(|| {
+            black_box(seal());
+        }),
+        time(|| {
+            black_box(open());
+        }),
+    )
+}
+
+fn eventseal_psk_times(f: &Fixture, payload: &[u8]) -> (f64, f64) {
+    let key = SymmetricKey::generate("billing").unwrap();
+    let copy = SymmetricKey::from_jwk(&key.to_secret_jwk()).unwrap();
+    let env = f.sealer.seal("order.created", payload, &[&key]).unwrap();
+    let opener = Opener::new_without_replay_check_dangerous(vec![copy], f.trust.clone())
+        .with_clock(f.clock.clone());
+    (
+        time(|| {
+            black_box(
+                f.sealer
+                    .seal("order.created", black_box(payload), &[&key])
+                    .unwrap(),
+            );
+        }),
+        time(|| {
+            black_box(opener.open(env.as_bytes()).unwrap());
+        }),
+    )
+}
+
+fn webhook_times(body: &[u8]) -> (f64, f64) {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    // svix checks the timestamp against the system clock: sign at the real time.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let headers = StandardSigner::new(secret)
+        .unwrap()
+        .headers("msg_1", now, body)
+        .unwrap();
+    let mut map = http::HeaderMap::new();
+    for (k, v) in &headers {
+        map.insert(*k, http::HeaderValue::from_str(v).unwrap());
+    }
+    let svix = svix::webhooks::Webhook::new(secret).unwrap();
+    svix.verify(body, &map).unwrap();
+    let ours = StandardWebhooks::new(&[secret]).unwrap();
+    let request = Request::new(headers.iter().map(|(k, v)| (*k, v.as_str())), body);
+    ours.verify(&request, now).unwrap();
+    (
+        time(|| {
+            svix.verify(black_box(body), &map).unwrap();
+        }),
+        time(|| {
+            black_box(ours.verify(black_box(&request), now).unwrap());
+        }),
+    )
+}
