@@ -61,21 +61,32 @@ pub(crate) fn pae(parts: &[&[u8]]) -> Vec<u8> {
 /// recurses into it). Brackets inside strings are skipped, escapes included.
 pub(crate) fn check_json_depth(json: &[u8], max_depth: usize) -> Result<()> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in json {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut i = 0usize;
+    while let Some(&b) = json.get(i) {
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                // Skip the string's contents, jumping between quotes and backslashes (the
+                // envelope is mostly long base64 strings: this keeps the scan at memchr speed).
+                let mut j = i + 1;
+                loop {
+                    match json
+                        .get(j..)
+                        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                    {
+                        None => return Ok(()), // unterminated string: the parser rejects it
+                        Some(k) => {
+                            let at = j + k;
+                            if json.get(at) == Some(&b'\\') {
+                                j = at + 2; // skip the escaped character
+                            } else {
+                                i = at + 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             b'{' | b'[' => {
                 depth += 1;
                 if depth > max_depth {
@@ -85,6 +96,7 @@ pub(crate) fn check_json_depth(json: &[u8], max_depth: usize) -> Result<()> {
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     Ok(())
 }
@@ -189,6 +201,46 @@ mod tests {
             Err(Error::TooLarge { .. })
         ));
         assert!(check_json_depth(br#"{"a":"\"[[[["}"#, 1).is_ok());
+    }
+
+    /// The byte-at-a-time scanner the fast one replaced, as the reference.
+    fn reference_depth(json: &[u8], max_depth: usize) -> bool {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &b in json {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > max_depth {
+                        return false;
+                    }
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        true
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn depth_scan_matches_the_reference(
+            json in proptest::collection::vec(
+                proptest::sample::select(b"{}[]\"\\a".to_vec()), 0..64),
+            max in 0usize..6,
+        ) {
+            proptest::prop_assert_eq!(check_json_depth(&json, max).is_ok(), reference_depth(&json, max));
+        }
     }
 
     #[test]

@@ -120,14 +120,25 @@ impl Suite {
 
     /// `KeySchedule(mode_base, shared_secret, info, default_psk, default_psk_id)`,
     /// returning `(key, base_nonce)`; `key` is `Nk` bytes long.
+    fn psk_id_hash(self) -> [u8; HASH_LEN] {
+        static AES128: std::sync::OnceLock<[u8; HASH_LEN]> = std::sync::OnceLock::new();
+        static AES256: std::sync::OnceLock<[u8; HASH_LEN]> = std::sync::OnceLock::new();
+        let cell = match self.aead {
+            AesGcm::Aes128 => &AES128,
+            AesGcm::Aes256 => &AES256,
+        };
+        *cell.get_or_init(|| *labeled_extract(&self.suite_id(), b"", b"psk_id_hash", b""))
+    }
+
     fn key_schedule_base(
         self,
         shared_secret: &[u8; HASH_LEN],
         info: &[u8],
     ) -> (Zeroizing<Vec<u8>>, [u8; NONCE_LEN]) {
         let sid = self.suite_id();
-        // psk_id_hash = LabeledExtract("", "psk_id_hash", psk_id)
-        let psk_id_hash = labeled_extract(&sid, b"", b"psk_id_hash", b"");
+        // psk_id_hash = LabeledExtract("", "psk_id_hash", psk_id): with base mode's empty
+        // psk_id it depends on the suite alone, so it is computed once per suite.
+        let psk_id_hash = self.psk_id_hash();
         // info_hash = LabeledExtract("", "info_hash", info)
         let info_hash = labeled_extract(&sid, b"", b"info_hash", info);
         // key_schedule_context = concat(mode, psk_id_hash, info_hash)

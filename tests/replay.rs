@@ -228,3 +228,84 @@ fn two_sqlite_handles_share_claims() {
     assert!(a.open(env.as_bytes()).is_ok());
     assert_eq!(kind(b.open(env.as_bytes())), ErrorKind::Replayed);
 }
+
+/// The memory store's capacity is exact over all its shards, a full store purges expired
+/// entries wherever they are before refusing, and a key claimed concurrently from many
+/// threads is claimed exactly once.
+#[test]
+fn memory_store_capacity_purging_and_concurrency_across_shards() {
+    let ids: Vec<String> = (0..200).map(|i| format!("id-{i}")).collect();
+    fn key(id: &str) -> ReplayKey<'_> {
+        ReplayKey {
+            consumer: "billing",
+            source: "orders",
+            id,
+        }
+    }
+    let store = MemoryReplayStore::new(100);
+    for id in &ids[..100] {
+        assert_eq!(store.claim(&key(id), T0 + 10, T0).unwrap(), Claim::Claimed);
+    }
+    assert_eq!(store.len(), 100);
+    assert!(matches!(
+        store.claim(&key(&ids[100]), T0 + 10, T0),
+        Err(Error::StoreFull)
+    ));
+    // Still live: a replay, not "full".
+    assert_eq!(
+        store.claim(&key(&ids[7]), T0 + 10, T0).unwrap(),
+        Claim::AlreadyClaimed
+    );
+    // After expiry every shard is purged on demand: 100 new claims fit again.
+    for id in &ids[100..] {
+        assert_eq!(
+            store.claim(&key(id), T0 + 20, T0 + 10).unwrap(),
+            Claim::Claimed
+        );
+    }
+    assert_eq!(store.len(), 100);
+    // An expired key can be claimed again (a new window), and counts once.
+    let store = MemoryReplayStore::new(10);
+    assert_eq!(store.claim(&key("a"), T0 + 1, T0).unwrap(), Claim::Claimed);
+    assert_eq!(
+        store.claim(&key("a"), T0 + 5, T0 + 1).unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(store.len(), 1);
+    assert_eq!(
+        store.claim(&key("a"), T0 + 5, T0 + 4).unwrap(),
+        Claim::AlreadyClaimed
+    );
+    // Fields are length-prefixed: moving a boundary makes a different key.
+    let a = ReplayKey {
+        consumer: "ab",
+        source: "c",
+        id: "x",
+    };
+    let b = ReplayKey {
+        consumer: "a",
+        source: "bc",
+        id: "x",
+    };
+    assert_eq!(store.claim(&a, T0 + 9, T0).unwrap(), Claim::Claimed);
+    assert_eq!(store.claim(&b, T0 + 9, T0).unwrap(), Claim::Claimed);
+    // Concurrency: 8 threads race for each of 50 keys; exactly one wins each.
+    let store = Arc::new(MemoryReplayStore::new(1000));
+    let wins: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                let ids = &ids;
+                s.spawn(move || {
+                    ids[..50]
+                        .iter()
+                        .filter(|id| store.claim(&key(id), T0 + 10, T0).unwrap() == Claim::Claimed)
+                        .count()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(wins, 50);
+    assert_eq!(store.len(), 50);
+}
