@@ -26,8 +26,14 @@ pub(crate) fn b64_decode_fixed<const N: usize>(text: &str, what: &'static str) -
     if text.len() != encoded_len(N) {
         return Err(Error::Malformed(what));
     }
-    let v = b64_decode(text, what)?;
-    v.try_into().map_err(|_| Error::Malformed(what))
+    // Decoded on the stack: the engine wants room for its length estimate (a few bytes over).
+    let mut buf = [0u8; 96];
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(text.as_bytes(), &mut buf)
+        .map_err(|_| Error::Malformed(what))?;
+    buf.get(..n)
+        .and_then(|b| <[u8; N]>::try_from(b).ok())
+        .ok_or(Error::Malformed(what))
 }
 
 /// Length of the unpadded base64 encoding of `n` bytes (saturating, so an operator's

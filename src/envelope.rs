@@ -252,16 +252,22 @@ impl Header {
     /// Parses header bytes (already size-checked) into a validated header.
     fn parse(bytes: &[u8], limits: &Limits) -> Result<Self> {
         check_json_depth(bytes, limits.max_json_depth)?;
-        // The version decides the schema, so read it first on its own.
-        let ObjectOnly(probe): ObjectOnly<VersionProbe> =
-            serde_json::from_slice(bytes).map_err(|_| Error::Malformed("header JSON"))?;
-        match probe.version.as_u64() {
-            Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(_) => return Err(Error::UnsupportedVersion),
-            None => return Err(Error::Malformed("version")),
-        }
-        let ObjectOnly(h): ObjectOnly<HeaderJson<'_>> =
-            serde_json::from_slice(bytes).map_err(|_| Error::Malformed("header fields"))?;
+        // The version decides the schema. A v1 header parses in one pass; only when that
+        // fails is the version read on its own, so that another version's header is
+        // `unsupported-version` rather than `malformed`.
+        let h = match serde_json::from_slice::<ObjectOnly<HeaderJson<'_>>>(bytes) {
+            Ok(ObjectOnly(h)) if h.version == FORMAT_VERSION => h,
+            Ok(_) => return Err(Error::UnsupportedVersion),
+            Err(_) => {
+                let ObjectOnly(probe): ObjectOnly<VersionProbe> =
+                    serde_json::from_slice(bytes).map_err(|_| Error::Malformed("header JSON"))?;
+                return Err(match probe.version.as_u64() {
+                    Some(v) if v == u64::from(FORMAT_VERSION) => Error::Malformed("header fields"),
+                    Some(_) => Error::UnsupportedVersion,
+                    None => Error::Malformed("version"),
+                });
+            }
+        };
         if h.recipients.len() > limits.max_recipients {
             return Err(Error::too_large(
                 "recipients",
