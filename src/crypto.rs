@@ -31,6 +31,12 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 
+/// Whether the FIPS module is in FIPS mode (its power-on self tests passed).
+#[cfg(feature = "fips")]
+pub(crate) fn fips_status() -> Result<()> {
+    aws_lc_rs::try_fips_mode().map_err(|_| Error::InvalidInput("AWS-LC is not in FIPS mode"))
+}
+
 /// Length of an Ed25519 public key, seed and of an X25519 key.
 pub(crate) const KEY_LEN: usize = 32;
 /// Length of a signature: Ed25519, and ECDSA P-256 in fixed `r || s` form.
@@ -724,5 +730,13 @@ mod ed25519_public_keys {
         for t in &EIGHT_TORSION[1..] {
             assert!(!valid(&(a + t).compress().to_bytes()));
         }
+    }
+}
+
+#[cfg(all(test, feature = "fips"))]
+mod fips {
+    #[test]
+    fn the_module_is_in_fips_mode() {
+        super::fips_status().unwrap();
     }
 }

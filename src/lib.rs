@@ -141,6 +141,16 @@ pub use open::{
 pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore, SqliteReplayStore};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
 pub use time::{Clock, FixedClock, Freshness, SystemClock};
+/// With the `fips` feature: `Ok` if the AWS-LC FIPS module is in FIPS mode (its self tests
+/// passed). Call it at start-up when your deployment requires the validated module.
+///
+/// # Errors
+/// [`Error::InvalidInput`] if the module is not in FIPS mode.
+#[cfg(feature = "fips")]
+pub fn fips_status() -> Result<()> {
+    crypto::fips_status()
+}
+
 pub use trust::{TrustStore, TrustedKey, TrustedSource, TypePattern, MAX_TRUST_FILE_BYTES};
 
 /// The README's Rust examples, compiled and run as doc tests so they stay true.
