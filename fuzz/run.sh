@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for N seconds each (default 30) on the stable toolchain, starting
 # from the committed seeds (fuzz/seeds/TARGET) and a local corpus (fuzz/corpus/TARGET, not
-# committed); stops at the first finding. Longer runs: fuzz/run.sh 600
+# committed, unpacked from fuzz/corpus-min/TARGET.tar.gz when empty); stops at the first
+# finding. Longer runs: fuzz/run.sh 600
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-30}"
@@ -12,6 +13,10 @@ fi
 cargo fuzz build
 for target in $(cargo fuzz list); do
   mkdir -p "corpus/$target" "seeds/$target"
+  # Start from the committed minimized corpus when the local one is empty (a fresh clone).
+  if [ -z "$(ls -A "corpus/$target")" ] && [ -f "corpus-min/$target.tar.gz" ]; then
+    tar xzf "corpus-min/$target.tar.gz" -C corpus
+  fi
   log="$(mktemp)"
   echo "--- fuzz $target for ${seconds}s"
   if ! cargo fuzz run "$target" "corpus/$target" "seeds/$target" -- \
