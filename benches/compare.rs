@@ -2,7 +2,7 @@
 //! libraries, all in one process, printed as a table of ratios and written to
 //! `target/eventseal-compare.json`.
 //!
-//! Every figure is the median time per operation over 21 batches (each batch long enough to
+//! Every figure is the median time per operation over 11 batches (each batch long enough to
 //! time reliably), so ratios taken within one run are stable even on a shared machine. What
 //! each number means is in the README's "Performance" section.
 //!
@@ -71,7 +71,7 @@ fn allocations_in(f: impl FnOnce()) -> u64 {
 
 // --- timing --------------------------------------------------------------------------------
 
-/// Median nanoseconds per call of `f`, over 21 batches of at least 3 ms each.
+/// Median nanoseconds per call of `f`, over 11 batches of at least 2 ms each.
 fn time(mut f: impl FnMut()) -> f64 {
     let mut n = 1u64;
     loop {
@@ -79,12 +79,12 @@ fn time(mut f: impl FnMut()) -> f64 {
         for _ in 0..n {
             f();
         }
-        if t.elapsed() >= Duration::from_millis(3) {
+        if t.elapsed() >= Duration::from_millis(2) {
             break;
         }
         n *= 2;
     }
-    let mut per_op: Vec<f64> = (0..21)
+    let mut per_op: Vec<f64> = (0..11)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..n {
@@ -132,6 +132,7 @@ const RECIPIENTS: [usize; 3] = [1, 4, 32];
 
 // --- the primitives, per implementation ------------------------------------------------------
 
+#[derive(Clone, Copy)]
 struct Primitives {
     sign: f64,
     verify: f64,
@@ -383,6 +384,46 @@ fn signed_len(envelope: &[u8]) -> usize {
     8 + (8 + b"eventseal/v1/signature".len()) + (8 + len("header")) + (8 + len("ciphertext"))
 }
 
+/// One complete measurement of the 1 KiB primitives and of eventseal's 1 KiB open and seal.
+struct CoreSet {
+    ring: Primitives,
+    aws: Primitives,
+    dalek_verify: f64,
+    dalek_keygen: f64,
+    open: f64,
+    seal: f64,
+}
+
+impl CoreSet {
+    fn best(&self) -> Primitives {
+        Primitives::best(
+            &[&self.ring, &self.aws],
+            self.dalek_verify,
+            self.dalek_keygen,
+        )
+    }
+}
+
+fn core_set(f: &Fixture, opener: &Opener, env: &[u8], payload: &[u8], msg: &[u8]) -> CoreSet {
+    CoreSet {
+        open: time(|| {
+            black_box(opener.open(black_box(env)).unwrap());
+        }),
+        seal: time(|| {
+            black_box(f.seal(black_box(payload), 1));
+        }),
+        ring: ring_primitives(msg, payload.len()),
+        aws: aws_lc_primitives(msg, payload.len()),
+        dalek_verify: dalek_verify(msg),
+        dalek_keygen: dalek_keygen(),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn main() {
     let started = Instant::now();
     let mut r = Report {
@@ -400,69 +441,86 @@ fn main() {
     let env_1k = f.seal(&kib, 1);
     let msg = vec![0x42u8; signed_len(&env_1k)];
 
-    // The primitives for a 1 KiB event.
-    println!("-- primitives, 1 KiB event");
-    let ring_p = ring_primitives(&msg, 1024);
-    let aws_p = aws_lc_primitives(&msg, 1024);
-    let dalek_v = dalek_verify(&msg);
-    let dalek_k = dalek_keygen();
-    for (name, p) in [
-        ("ring (+ x25519-dalek agree)", &ring_p),
-        ("aws-lc-rs", &aws_p),
+    // The primitives and eventseal for a 1 KiB event, measured as 7 complete sets one after
+    // the other; every ratio is the median of its 7 per-set ratios, so slow drifts of the
+    // machine (frequency, neighbours) cancel within a set instead of skewing a ratio.
+    let opener_1 = f.opener(1);
+    let sets: Vec<CoreSet> = (0..7)
+        .map(|_| core_set(&f, &opener_1, &env_1k, &kib, &msg))
+        .collect();
+    let med = |g: &dyn Fn(&CoreSet) -> f64| median(sets.iter().map(g).collect());
+    let ours = |s: &CoreSet| -> Primitives {
+        if backend == "aws-lc-rs" {
+            s.aws
+        } else {
+            s.ring
+        }
+    };
+    println!("-- primitives, 1 KiB event (medians of 7 sets)");
+    for (name, pick) in [
+        (
+            "ring (+ x25519-dalek agree)",
+            (|s: &CoreSet| s.ring) as fn(&CoreSet) -> Primitives,
+        ),
+        ("aws-lc-rs", |s: &CoreSet| s.aws),
     ] {
+        let m = |g: fn(&Primitives) -> f64| med(&|s| g(&pick(s)));
         r.row(
             &format!("{name}: sign / verify"),
-            format!("{:>10.2} / {:.2} µs", p.sign / 1e3, p.verify / 1e3),
+            format!(
+                "{:>10.2} / {:.2} µs",
+                m(|p| p.sign) / 1e3,
+                m(|p| p.verify) / 1e3
+            ),
         );
         r.row(
             &format!("{name}: X25519 keygen / agree"),
-            format!("{:>10.2} / {:.2} µs", p.keygen / 1e3, p.agree / 1e3),
+            format!(
+                "{:>10.2} / {:.2} µs",
+                m(|p| p.keygen) / 1e3,
+                m(|p| p.agree) / 1e3
+            ),
         );
         r.row(
             &format!("{name}: HMAC-SHA256 / AES-256-GCM 1 KiB"),
-            format!("{:>10.2} / {:.2} µs", p.hmac / 1e3, p.aes_payload / 1e3),
+            format!(
+                "{:>10.2} / {:.2} µs",
+                m(|p| p.hmac) / 1e3,
+                m(|p| p.aes_payload) / 1e3
+            ),
         );
     }
-    r.time("ed25519-dalek verify_strict", dalek_v);
-    r.time("x25519-dalek keygen", dalek_k);
-    let ours = if backend == "aws-lc-rs" {
-        &aws_p
-    } else {
-        &ring_p
-    };
-    let best = Primitives::best(&[&ring_p, &aws_p], dalek_v, dalek_k);
+    r.time("ed25519-dalek verify_strict", med(&|s| s.dalek_verify));
+    r.time("x25519-dalek keygen", med(&|s| s.dalek_keygen));
 
-    // eventseal, 1 KiB, one recipient.
-    println!("\n-- eventseal, 1 KiB, 1 recipient");
-    let opener_1 = f.opener(1);
-    let open_1k = r.time(
-        "open (no replay store)",
-        time(|| {
-            black_box(opener_1.open(black_box(&env_1k)).unwrap());
-        }),
+    println!("\n-- eventseal, 1 KiB, 1 recipient (medians of 7 sets)");
+    let open_1k = r.time("open (no replay store)", med(&|s| s.open));
+    let seal_1k = r.time("seal", med(&|s| s.seal));
+    r.time("floor: open", med(&|s| ours(s).open_floor()));
+    r.time("floor: seal", med(&|s| ours(s).seal_floor(1)));
+    r.time("best floor: open", med(&|s| s.best().open_floor()));
+    r.time("best floor: seal", med(&|s| s.best().seal_floor(1)));
+    r.ratio(
+        "open_over_floor",
+        "open / floor",
+        med(&|s| s.open / ours(s).open_floor()),
     );
-    let seal_1k = r.time(
-        "seal",
-        time(|| {
-            black_box(f.seal(black_box(&kib), 1));
-        }),
+    r.ratio(
+        "seal_over_floor",
+        "seal / floor",
+        med(&|s| s.seal / ours(s).seal_floor(1)),
     );
-    let floor_open = r.time("floor: open", ours.open_floor());
-    let floor_seal = r.time("floor: seal", ours.seal_floor(1));
-    let best_open = r.time("best floor: open", best.open_floor());
-    let best_seal = r.time("best floor: seal", best.seal_floor(1));
-    r.ratio("open_over_floor", "open / floor", open_1k / floor_open);
-    r.ratio("seal_over_floor", "seal / floor", seal_1k / floor_seal);
     r.ratio(
         "open_over_best_floor",
         "open / best floor",
-        open_1k / best_open,
+        med(&|s| s.open / s.best().open_floor()),
     );
     r.ratio(
         "seal_over_best_floor",
         "seal / best floor",
-        seal_1k / best_seal,
+        med(&|s| s.seal / s.best().seal_floor(1)),
     );
+    let ours_1k = ours(&sets[0]);
 
     // Sizes and recipient counts.
     println!("\n-- eventseal by payload size and recipients (open as the last recipient)");
@@ -492,12 +550,30 @@ fn main() {
         "open 32 recipients / open 1 (1 KiB)",
         open_by[&(1024, 32)] / open_by[&(1024, 1)],
     );
+    // The signature covers the whole header, so a 32-recipient envelope signs more bytes:
+    // that part of the growth is in the floor too.
+    let env_32 = f.seal(&kib, 32);
+    let msg_32 = vec![0x42u8; signed_len(&env_32)];
+    let ours_32 = if backend == "aws-lc-rs" {
+        aws_lc_primitives(&msg_32, 1024)
+    } else {
+        ring_primitives(&msg_32, 1024)
+    };
+    r.row(
+        "signed bytes, 1 KiB to 1 / to 32 recipients",
+        format!("{:>10} / {}", msg.len(), msg_32.len()),
+    );
+    r.ratio(
+        "open_32_recipients_over_floor",
+        "open 32 recipients / its floor (verify over the bigger header)",
+        open_by[&(1024, 32)] / ours_32.open_floor(),
+    );
     let per_recipient = (seal_by[&(1024, 32)] - seal_by[&(1024, 1)]) / 31.0;
     r.time("seal: cost per extra recipient (1 KiB)", per_recipient);
     r.ratio(
         "seal_per_recipient_over_encapsulation",
         "seal per extra recipient / one HPKE encapsulation",
-        per_recipient / (ours.keygen + ours.hpke_step()),
+        per_recipient / (ours_1k.keygen + ours_1k.hpke_step()),
     );
 
     // Peers.
