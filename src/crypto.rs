@@ -310,7 +310,53 @@ impl EcdsaP256Pair {
     }
 }
 
+/// A trusted ECDSA P-256 public key, validated and (aws-lc-rs) parsed once when it is loaded,
+/// not on every verification. ring has no parsed form: there the point is decoded per call.
+#[derive(Clone)]
+pub(crate) struct P256PublicKey {
+    bytes: [u8; P256_PUBLIC_LEN],
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: signature::ParsedPublicKey,
+}
+
+impl PartialEq for P256PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for P256PublicKey {}
+
+impl P256PublicKey {
+    /// The key, if `bytes` is a valid uncompressed point (on the curve, not the identity).
+    pub(crate) fn new(bytes: &[u8; P256_PUBLIC_LEN]) -> Result<Self> {
+        if !p256_public_key_is_valid(bytes) {
+            return Err(Error::InvalidKey("P-256 point is not on the curve"));
+        }
+        Ok(Self {
+            bytes: *bytes,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed: signature::ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, bytes)
+                .map_err(|_| Error::InvalidKey("P-256 point is not on the curve"))?,
+        })
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; P256_PUBLIC_LEN] {
+        &self.bytes
+    }
+
+    /// Verifies a fixed-form (`r || s`) ECDSA P-256 / SHA-256 signature.
+    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        #[cfg(feature = "aws-lc-rs")]
+        let ok = self.parsed.verify_sig(msg, sig).is_ok();
+        #[cfg(not(feature = "aws-lc-rs"))]
+        let ok = ecdsa_p256_verify(&self.bytes, msg, sig);
+        ok
+    }
+}
+
 /// Verifies an ECDSA P-256 / SHA-256 signature in fixed `r || s` form.
+#[cfg_attr(feature = "aws-lc-rs", allow(dead_code))] // the ring path and the Wycheproof tests
 pub(crate) fn ecdsa_p256_verify(public: &[u8; P256_PUBLIC_LEN], msg: &[u8], sig: &[u8]) -> bool {
     signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, public)
         .verify(msg, sig)

@@ -260,7 +260,7 @@ impl SigningKey {
                 Ok(Self {
                     secret: d,
                     signer: Signer::P256(pair),
-                    public: VerifyingKey::p256(source.to_owned(), public),
+                    public: VerifyingKey::p256(source.to_owned(), public)?,
                 })
             }
         }
@@ -304,7 +304,7 @@ impl SigningKey {
                 Ok(Self {
                     secret: d,
                     signer: Signer::P256(pair),
-                    public: VerifyingKey::p256(p.owner, public),
+                    public: VerifyingKey::p256(p.owner, public)?,
                 })
             }
         }
@@ -372,7 +372,7 @@ fn p256_public(x: &[u8; KEY_LEN], y: &[u8; KEY_LEN]) -> [u8; P256_PUBLIC_LEN] {
 #[derive(Clone, PartialEq, Eq)]
 enum PublicBytes {
     Ed25519([u8; KEY_LEN]),
-    P256([u8; P256_PUBLIC_LEN]),
+    P256(crypto::P256PublicKey),
 }
 
 /// A source's verifying (public) key, as a consumer trusts it.
@@ -393,14 +393,15 @@ impl VerifyingKey {
         }
     }
 
-    fn p256(source: String, public: [u8; P256_PUBLIC_LEN]) -> Self {
+    /// A P-256 key: the point is validated (and, on aws-lc-rs, parsed) here, once.
+    fn p256(source: String, public: [u8; P256_PUBLIC_LEN]) -> Result<Self> {
         let (x, y) = p256_coordinates(&public);
         let kid = KeyId::thumbprint_ec(&x, &y);
-        Self {
+        Ok(Self {
             source,
-            public: PublicBytes::P256(public),
+            public: PublicBytes::P256(crypto::P256PublicKey::new(&public)?),
             kid,
-        }
+        })
     }
 
     /// Loads a verifying key from a public JWK with `source` and no `d`: Ed25519 (`OKP`, `x`;
@@ -425,13 +426,7 @@ impl VerifyingKey {
                 "Ed25519 key is not a point of the prime-order subgroup",
             )),
             None => Ok(Self::ed25519(p.owner, p.x)),
-            Some(y) => {
-                let public = p256_public(&p.x, &y);
-                if !crypto::p256_public_key_is_valid(&public) {
-                    return Err(Error::InvalidKey("P-256 point is not on the curve"));
-                }
-                Ok(Self::p256(p.owner, public))
-            }
+            Some(y) => Self::p256(p.owner, p256_public(&p.x, &y)),
         }
     }
 
@@ -439,7 +434,7 @@ impl VerifyingKey {
         let (kty, crv, alg, x, y) = match &self.public {
             PublicBytes::Ed25519(b) => ("OKP", ED25519, "EdDSA", b64_encode(b), None),
             PublicBytes::P256(p) => {
-                let (x, y) = p256_coordinates(p);
+                let (x, y) = p256_coordinates(p.bytes());
                 ("EC", P256, "ES256", b64_encode(&x), Some(b64_encode(&y)))
             }
         };
@@ -487,7 +482,7 @@ impl VerifyingKey {
     pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         match &self.public {
             PublicBytes::Ed25519(b) => crypto::ed25519_verify(b, msg, sig),
-            PublicBytes::P256(p) => crypto::ecdsa_p256_verify(p, msg, sig),
+            PublicBytes::P256(p) => p.verify(msg, sig),
         }
     }
 }

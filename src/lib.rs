@@ -157,3 +157,14 @@ pub use trust::{TrustStore, TrustedKey, TrustedSource, TypePattern, MAX_TRUST_FI
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+// Shared across threads by design: one opener, sealer, trust store or replay store per service.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Opener>();
+    send_sync::<Sealer>();
+    send_sync::<TrustStore>();
+    send_sync::<MemoryReplayStore>();
+    send_sync::<SqliteReplayStore>();
+    send_sync::<webhook::StandardWebhooks>();
+};
