@@ -193,6 +193,22 @@ impl MemoryReplayStore {
         self.len() == 0
     }
 
+    /// Removes every entry expired at `now` from every shard; returns how many went. Claims
+    /// purge their own shard as they go, and every shard before refusing as full, so this is
+    /// only needed to reclaim memory eagerly (or to make [`MemoryReplayStore::len`] exact).
+    ///
+    /// # Errors
+    /// [`Error::StoreUnavailable`] if a lock is poisoned.
+    pub fn purge_expired(&self, now: i64) -> Result<usize> {
+        let mut total = 0;
+        for shard in &self.shards {
+            let freed = shard.lock().map_err(|_| Error::store(Poisoned))?.purge(now);
+            self.release(freed);
+            total += freed;
+        }
+        Ok(total)
+    }
+
     fn shard(&self, fp: &Fingerprint) -> Result<std::sync::MutexGuard<'_, Shard>> {
         // The last byte picks the shard; the first eight are the hash within it.
         let i = usize::from(fp.last().copied().unwrap_or(0)) % SHARDS;
@@ -265,10 +281,7 @@ impl ReplayStore for MemoryReplayStore {
         }
         // Full: other shards may still hold expired entries. Purge them all, then try once
         // more; a store full of live entries refuses (never evicts a live claim).
-        for shard in &self.shards {
-            let freed = shard.lock().map_err(|_| Error::store(Poisoned))?.purge(now);
-            self.release(freed);
-        }
+        self.purge_expired(now)?;
         self.try_insert(fp, expires_at, now)?
             .ok_or(Error::StoreFull)
     }
