@@ -121,6 +121,8 @@ mod hpke;
 pub mod keys;
 pub mod open;
 pub mod replay;
+#[cfg(feature = "redis")]
+mod replay_redis;
 pub mod seal;
 pub mod time;
 pub mod trust;
@@ -139,6 +141,8 @@ pub use open::{
     open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,
 };
 pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore, SqliteReplayStore};
+#[cfg(feature = "redis")]
+pub use replay_redis::{RedisReplayStore, DEFAULT_REDIS_TIMEOUT};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
 pub use time::{Clock, FixedClock, Freshness, SystemClock};
 /// With the `fips` feature: `Ok` if the AWS-LC FIPS module is in FIPS mode (its self tests

@@ -318,6 +318,29 @@ CREATE TABLE IF NOT EXISTS eventseal_replay_v1 (
 CREATE INDEX IF NOT EXISTS eventseal_replay_v1_expiry ON eventseal_replay_v1 (expires_at);
 ";
 
+/// How long an SQLite operation waits for another process's lock before failing closed.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn init_sqlite(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(SCHEMA)
+}
+
+/// Errors of a file that another process is initialising at the same moment: its lock, or
+/// its rollback journal vanishing as that process switches the file to WAL.
+fn sqlite_busy(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) || f.extended_code == rusqlite::ffi::SQLITE_IOERR_DELETE_NOENT
+        }
+        _ => false,
+    }
+}
+
 impl SqliteReplayStore {
     /// Opens (creating if needed) the store at `path`, and purges entries expired at `now`.
     ///
@@ -325,13 +348,21 @@ impl SqliteReplayStore {
     /// [`Error::StoreUnavailable`] if the file cannot be opened or initialised.
     pub fn open(path: impl AsRef<Path>, now: i64) -> Result<Self> {
         let conn = rusqlite::Connection::open(path).map_err(Error::store)?;
-        conn.busy_timeout(Duration::from_secs(5))
+        conn.busy_timeout(SQLITE_BUSY_TIMEOUT)
             .map_err(Error::store)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(Error::store)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(Error::store)?;
-        conn.execute_batch(SCHEMA).map_err(Error::store)?;
+        // Switching a new file to WAL takes an exclusive lock and SQLite answers "busy" at
+        // once, without its busy handler, while another process initialises the same file:
+        // retry for as long as the busy timeout would have waited.
+        let deadline = std::time::Instant::now() + SQLITE_BUSY_TIMEOUT;
+        loop {
+            match init_sqlite(&conn) {
+                Ok(()) => break,
+                Err(e) if sqlite_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(Error::store(e)),
+            }
+        }
         let store = Self {
             conn: Mutex::new(conn),
             claims: std::sync::atomic::AtomicU64::new(0),

@@ -831,3 +831,26 @@ fn webhook_verify_and_sign() {
         "malformed",
     );
 }
+
+/// Without the `redis` feature, `--replay-redis` is refused with a clear message (exit 1),
+/// never silently ignored.
+#[cfg(not(feature = "redis"))]
+#[test]
+fn replay_redis_needs_the_feature() {
+    let dir = setup();
+    let out = run(
+        &[
+            "open",
+            "--key",
+            "keys/billing.recipient.jwk",
+            "--trust",
+            "keys/orders.verify.jwk",
+            "--replay-redis",
+            "redis://127.0.0.1:1",
+        ],
+        dir.path(),
+        b"{}",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`redis` feature"));
+}

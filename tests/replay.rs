@@ -312,3 +312,51 @@ fn memory_store_capacity_purging_and_concurrency_across_shards() {
     assert_eq!(wins, 50);
     assert_eq!(store.len(), 50);
 }
+
+/// Several processes on one machine share one SQLite file: four `eventseal open` processes
+/// racing for the same envelope accept it exactly once (WAL, busy timeout, one atomic
+/// statement per claim).
+#[test]
+fn four_processes_share_one_sqlite_file_and_accept_exactly_once() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let source = eventseal::SigningKey::generate("orders").unwrap();
+    let consumer = eventseal::RecipientSecretKey::generate("billing").unwrap();
+    std::fs::write(d.join("verify.jwk"), source.verifying_key().to_jwk()).unwrap();
+    std::fs::write(d.join("billing.jwk"), &*consumer.to_secret_jwk()).unwrap();
+    for round in 0..3 {
+        let env = eventseal::Sealer::new(
+            eventseal::SigningKey::from_jwk(&source.to_secret_jwk()).unwrap(),
+        )
+        .seal("order.created", b"processes", &[consumer.public_key()])
+        .unwrap();
+        let file = format!("env{round}.json");
+        std::fs::write(d.join(&file), env.as_bytes()).unwrap();
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_eventseal"))
+                    .args(["open", "--key", "billing.jwk", "--trust", "verify.jwk"])
+                    .args(["--replay-db", "replay.db", "--input", &file])
+                    .current_dir(d)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outputs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let accepted = outputs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(accepted, 1, "{outputs:?}");
+        for o in outputs.iter().filter(|o| !o.status.success()) {
+            assert_eq!(o.status.code(), Some(3));
+            assert_eq!(
+                String::from_utf8_lossy(&o.stderr),
+                "eventseal: rejected: replayed\n"
+            );
+        }
+    }
+}

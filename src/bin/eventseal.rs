@@ -218,7 +218,7 @@ struct SealArgs {
 }
 
 #[derive(clap::Args)]
-#[command(group(ArgGroup::new("replay").required(true).args(["replay_db", "no_replay_check"])))]
+#[command(group(ArgGroup::new("replay").required(true).args(["replay_db", "replay_redis", "no_replay_check"])))]
 struct OpenArgs {
     /// The consumer's key: a recipient secret JWK or a pre-shared oct JWK; repeat during key
     /// rotation.
@@ -243,6 +243,10 @@ struct OpenArgs {
     /// SQLite file that records opened envelopes (created if missing).
     #[arg(long, value_name = "FILE")]
     replay_db: Option<PathBuf>,
+    /// Redis server that records opened envelopes, shared by every instance of the consumer
+    /// (redis://[:PASSWORD@]HOST:PORT or rediss:// for TLS; needs the `redis` feature).
+    #[arg(long, value_name = "URL", conflicts_with = "now")]
+    replay_redis: Option<String>,
     /// DANGEROUS: do not check or record replays (for inspecting archived envelopes).
     #[arg(long)]
     no_replay_check: bool,
@@ -542,12 +546,13 @@ fn open(a: OpenArgs) -> Result<(), Failure> {
         Some(t) => Arc::new(FixedClock::new(t)),
         None => Arc::new(SystemClock),
     };
-    let opener = match &a.replay_db {
-        Some(db) => {
+    let opener = match (&a.replay_db, &a.replay_redis) {
+        (Some(db), _) => {
             let store = SqliteReplayStore::open(db, clock.now()).map_err(Failure::Rejected)?;
             Opener::new(keys, trust, Arc::new(store))
         }
-        None => Opener::new_without_replay_check_dangerous(keys, trust),
+        (None, Some(url)) => Opener::new(keys, trust, redis_store(url)?),
+        (None, None) => Opener::new_without_replay_check_dangerous(keys, trust),
     }
     .with_clock(clock)
     .with_freshness(
@@ -715,4 +720,18 @@ fn webhook_sign(a: WebhookSignArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Other(e.to_string()))?;
     let text: String = headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect();
     write_output(None, text.as_bytes())
+}
+
+#[cfg(feature = "redis")]
+fn redis_store(url: &str) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+    let store = eventseal::RedisReplayStore::new(url).map_err(|e| Failure::Other(e.to_string()))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_store(_url: &str) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+    Err(Failure::Other(
+        "--replay-redis needs eventseal built with the `redis` feature (cargo install --features redis)"
+            .to_owned(),
+    ))
 }
