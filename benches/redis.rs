@@ -1,0 +1,135 @@
+//! `cargo bench --features redis --bench redis`: the Redis replay store against a local
+//! redis-server that this benchmark starts on a free loopback port (and stops): claims per
+//! second from one thread and from 16 threads sharing one store, and the latency of a whole
+//! open with the claim in Redis against the same open with a memory store.
+
+use std::hint::black_box;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eventseal::{
+    Claim, FixedClock, MemoryReplayStore, Opener, RecipientSecretKey, RedisReplayStore, ReplayKey,
+    ReplayStore, Sealer, SigningKey, TrustStore,
+};
+
+const NOW: i64 = 1_700_000_000;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis() -> (Server, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server not found: apt-get install redis-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (Server(child), format!("redis://127.0.0.1:{port}"))
+}
+
+fn claims_per_sec(store: &RedisReplayStore, threads: usize, per_thread: usize, tag: &str) -> f64 {
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for th in 0..threads {
+            s.spawn(move || {
+                for i in 0..per_thread {
+                    let id = format!("{tag}-{th}-{i}");
+                    let key = ReplayKey {
+                        consumer: "billing",
+                        source: "orders",
+                        id: &id,
+                    };
+                    assert_eq!(store.claim(&key, NOW + 300, NOW).unwrap(), Claim::Claimed);
+                }
+            });
+        }
+    });
+    (threads * per_thread) as f64 / t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let (_server, url) = start_redis();
+    let store = Arc::new(RedisReplayStore::new(&url).unwrap());
+    store.ping().unwrap();
+    claims_per_sec(&store, 1, 1000, "warm");
+    let one = claims_per_sec(&store, 1, 20_000, "seq");
+    let sixteen = claims_per_sec(&store, 16, 2_500, "par");
+    println!("{:<52} {one:>10.0} /s", "Redis claims, 1 thread");
+    println!(
+        "{:<52} {sixteen:>10.0} /s",
+        "Redis claims, 16 threads sharing one store"
+    );
+
+    // A whole 1 KiB open, claim included: Redis against memory, fresh envelopes each time.
+    let clock = Arc::new(FixedClock::new(NOW));
+    let sealer = Sealer::new(SigningKey::generate("orders").unwrap()).with_clock(clock.clone());
+    let consumer = RecipientSecretKey::generate("billing").unwrap();
+    let trust = TrustStore::new().with(sealer.key().verifying_key().clone());
+    let n = 3000;
+    let envelopes: Vec<Vec<u8>> = (0..2 * n)
+        .map(|_| {
+            sealer
+                .seal("order.created", &[0x5a; 1024], &[consumer.public_key()])
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        })
+        .collect();
+    let opener = |store: Arc<dyn ReplayStore>| {
+        Opener::new(
+            vec![RecipientSecretKey::from_jwk(&consumer.to_secret_jwk()).unwrap()],
+            trust.clone(),
+            store,
+        )
+        .with_clock(clock.clone())
+    };
+    let median_open = |o: &Opener, envs: &[Vec<u8>]| {
+        let mut times: Vec<f64> = envs
+            .iter()
+            .map(|e| {
+                let t = Instant::now();
+                black_box(o.open(e).unwrap());
+                t.elapsed().as_nanos() as f64
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    let (a, b) = envelopes.split_at(n);
+    let with_memory = median_open(&opener(Arc::new(MemoryReplayStore::default())), a);
+    let with_redis = median_open(&opener(store.clone()), b);
+    println!(
+        "{:<52} {:>10.1} µs",
+        "open 1 KiB with a memory store (median)",
+        with_memory / 1e3
+    );
+    println!(
+        "{:<52} {:>10.1} µs",
+        "open 1 KiB with the Redis store (median)",
+        with_redis / 1e3
+    );
+    println!(
+        "{:<52} {:>10.1} µs",
+        "the claim's round trip to Redis",
+        (with_redis - with_memory) / 1e3
+    );
+}
