@@ -3,11 +3,12 @@
 //! second from one thread and from 16 threads sharing one store, and the latency of a whole
 //! open with the claim in Redis against the same open with a memory store.
 
+#[path = "../tests/common/redis_server.rs"]
+mod redis_server;
+
 use std::hint::black_box;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use eventseal::{
     Claim, FixedClock, MemoryReplayStore, Opener, RecipientSecretKey, RedisReplayStore, ReplayKey,
@@ -15,36 +16,6 @@ use eventseal::{
 };
 
 const NOW: i64 = 1_700_000_000;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> (Server, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server not found: apt-get install redis-server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Server(child), format!("redis://127.0.0.1:{port}"))
-}
 
 fn claims_per_sec(store: &RedisReplayStore, threads: usize, per_thread: usize, tag: &str) -> f64 {
     let t = Instant::now();
@@ -67,7 +38,8 @@ fn claims_per_sec(store: &RedisReplayStore, threads: usize, per_thread: usize, t
 }
 
 fn main() {
-    let (_server, url) = start_redis();
+    let server = redis_server::RedisServer::start(&[]);
+    let url = server.url();
     let store = Arc::new(RedisReplayStore::new(&url).unwrap());
     store.ping().unwrap();
     claims_per_sec(&store, 1, 1000, "warm");

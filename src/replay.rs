@@ -85,17 +85,29 @@ impl<S: ReplayStore + ?Sized> ReplayStore for Box<S> {
 type Fingerprint = [u8; crate::crypto::HASH_LEN];
 
 fn fingerprint(salt: &[u8; 16], key: &ReplayKey<'_>) -> Fingerprint {
-    let len = |s: &str| (s.len() as u64).to_le_bytes();
-    let (a, b, c) = (len(key.consumer), len(key.source), len(key.id));
-    crate::crypto::sha256(&[
-        salt,
-        &a,
-        key.consumer.as_bytes(),
-        &b,
-        key.source.as_bytes(),
-        &c,
-        key.id.as_bytes(),
-    ])
+    key_digest(salt, &[key.consumer, key.source, key.id])
+}
+
+/// SHA-256 over `prefix`, then each of (at most three) `parts` preceded by its length
+/// (LE64), so that moving a boundary between parts changes the digest. The memory and Redis
+/// stores both key their entries with it. Allocation-free: it runs on every claim.
+pub(crate) fn key_digest(prefix: &[u8], parts: &[&str]) -> Fingerprint {
+    debug_assert!(parts.len() <= 3, "key_digest takes at most three parts");
+    let mut lens = [[0u8; 8]; 3];
+    for (len, part) in lens.iter_mut().zip(parts) {
+        *len = (part.len() as u64).to_le_bytes();
+    }
+    let mut slices: [&[u8]; 7] = [&[]; 7];
+    if let Some((first, rest)) = slices.split_first_mut() {
+        *first = prefix;
+        for ((pair, len), part) in rest.chunks_exact_mut(2).zip(&lens).zip(parts) {
+            if let [l, p] = pair {
+                *l = len;
+                *p = part.as_bytes();
+            }
+        }
+    }
+    crate::crypto::sha256(&slices)
 }
 
 /// Hashes a fingerprint by its first 8 bytes: it is already a salted SHA-256 output.
@@ -434,5 +446,31 @@ impl ReplayStore for SqliteReplayStore {
         } else {
             Claim::AlreadyClaimed
         })
+    }
+}
+
+#[cfg(test)]
+mod key_digest_tests {
+    use super::key_digest;
+
+    #[test]
+    fn digest_is_the_length_prefixed_concatenation() {
+        let manual = |prefix: &[u8], parts: &[&str]| {
+            let mut bytes = prefix.to_vec();
+            for p in parts {
+                bytes.extend_from_slice(&(p.len() as u64).to_le_bytes());
+                bytes.extend_from_slice(p.as_bytes());
+            }
+            crate::crypto::sha256(&[&bytes])
+        };
+        for parts in [
+            &["a", "b", "c"][..],
+            &["orders", "0190-x"][..],
+            &["", ""][..],
+        ] {
+            assert_eq!(key_digest(b"salt", parts), manual(b"salt", parts));
+            assert_eq!(key_digest(b"", parts), manual(b"", parts));
+        }
+        assert_ne!(key_digest(b"", &["ab", "c"]), key_digest(b"", &["a", "bc"]));
     }
 }

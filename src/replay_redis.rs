@@ -82,9 +82,7 @@ impl RedisReplayStore {
     /// The Redis key for `key`.
     #[must_use]
     pub fn redis_key(key: &ReplayKey<'_>) -> String {
-        let len = |s: &str| (s.len() as u64).to_le_bytes();
-        let (a, b) = (len(key.source), len(key.id));
-        let digest = crate::crypto::sha256(&[&a, key.source.as_bytes(), &b, key.id.as_bytes()]);
+        let digest = crate::replay::key_digest(b"", &[key.source, key.id]);
         format!(
             "eventseal:replay:v1:{{{}}}:{}",
             key.consumer,

@@ -6,92 +6,18 @@
 #![cfg(feature = "redis")]
 
 mod common;
+#[path = "common/redis_server.rs"]
+mod redis_server;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use eventseal::{
     Claim, ErrorKind, Freshness, Opener, RedisReplayStore, ReplayKey, ReplayStore, Sealer,
     SigningKey,
 };
-
-/// A redis-server child process on a free loopback port, killed on drop.
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-    args: Vec<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start(extra: &[&str]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let mut args: Vec<String> = [
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            dir.path().to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let mut server = Self {
-            child: None,
-            port,
-            args,
-            _dir: dir,
-        };
-        server.run();
-        server
-    }
-
-    fn run(&mut self) {
-        let child = Command::new("redis-server")
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server not found: apt-get install redis-server");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use redis_server::RedisServer;
 
 fn redis_opener(w: &World, store: Arc<RedisReplayStore>) -> Opener {
     Opener::new(copy_keys(&w.billing), w.trust(), store).with_clock(w.clock.clone())
@@ -174,33 +100,8 @@ fn four_processes_accept_exactly_once() {
         .seal("order.created", b"processes", &[consumer.public_key()])
         .unwrap();
     std::fs::write(d.join("env.json"), env.as_bytes()).unwrap();
-    let url = redis.url();
-    let children: Vec<Child> = (0..4)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_eventseal"))
-                .args(["open", "--key", "billing.jwk", "--trust", "verify.jwk"])
-                .args(["--replay-redis", &url, "--input", "env.json"])
-                .current_dir(d)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
-    let accepted: Vec<_> = outputs.iter().filter(|o| o.status.success()).collect();
-    assert_eq!(accepted.len(), 1, "{outputs:?}");
-    assert_eq!(accepted[0].stdout, b"processes");
-    for o in outputs.iter().filter(|o| !o.status.success()) {
-        assert_eq!(o.status.code(), Some(3));
-        assert_eq!(
-            String::from_utf8_lossy(&o.stderr),
-            "eventseal: rejected: replayed\n"
-        );
-    }
+    let outputs = race_cli_open(d, "env.json", &["--replay-redis", &redis.url()]);
+    assert_exactly_one_accepted(&outputs, b"processes");
 }
 
 #[test]

@@ -318,7 +318,6 @@ fn memory_store_capacity_purging_and_concurrency_across_shards() {
 /// statement per claim).
 #[test]
 fn four_processes_share_one_sqlite_file_and_accept_exactly_once() {
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let source = eventseal::SigningKey::generate("orders").unwrap();
@@ -333,30 +332,7 @@ fn four_processes_share_one_sqlite_file_and_accept_exactly_once() {
         .unwrap();
         let file = format!("env{round}.json");
         std::fs::write(d.join(&file), env.as_bytes()).unwrap();
-        let children: Vec<_> = (0..4)
-            .map(|_| {
-                Command::new(env!("CARGO_BIN_EXE_eventseal"))
-                    .args(["open", "--key", "billing.jwk", "--trust", "verify.jwk"])
-                    .args(["--replay-db", "replay.db", "--input", &file])
-                    .current_dir(d)
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        let outputs: Vec<_> = children
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect();
-        let accepted = outputs.iter().filter(|o| o.status.success()).count();
-        assert_eq!(accepted, 1, "{outputs:?}");
-        for o in outputs.iter().filter(|o| !o.status.success()) {
-            assert_eq!(o.status.code(), Some(3));
-            assert_eq!(
-                String::from_utf8_lossy(&o.stderr),
-                "eventseal: rejected: replayed\n"
-            );
-        }
+        let outputs = race_cli_open(d, &file, &["--replay-db", "replay.db"]);
+        assert_exactly_one_accepted(&outputs, b"processes");
     }
 }

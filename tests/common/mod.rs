@@ -161,3 +161,44 @@ pub fn pae(parts: &[&[u8]]) -> Vec<u8> {
 
 /// An edit of a header's JSON, for tables of tampering cases.
 pub type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
+/// Runs four `eventseal open` processes at once in `dir` on the envelope in `file`, with the
+/// keys `billing.jwk` and `verify.jwk` and the given replay-store arguments; their outputs.
+pub fn race_cli_open(
+    dir: &std::path::Path,
+    file: &str,
+    store_args: &[&str],
+) -> Vec<std::process::Output> {
+    use std::process::{Command, Stdio};
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_eventseal"))
+                .args(["open", "--key", "billing.jwk", "--trust", "verify.jwk"])
+                .args(store_args)
+                .args(["--input", file])
+                .current_dir(dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// Exactly one process printed `payload` and exited 0; every other one was `replayed` (3).
+pub fn assert_exactly_one_accepted(outputs: &[std::process::Output], payload: &[u8]) {
+    let accepted: Vec<_> = outputs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(accepted.len(), 1, "{outputs:?}");
+    assert_eq!(accepted[0].stdout, payload);
+    for o in outputs.iter().filter(|o| !o.status.success()) {
+        assert_eq!(o.status.code(), Some(3));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "eventseal: rejected: replayed\n"
+        );
+    }
+}
