@@ -1,7 +1,10 @@
 //! `cargo bench --features redis --bench redis`: the Redis replay store against a local
 //! redis-server that this benchmark starts on a free loopback port (and stops): claims per
 //! second from one thread and from 16 threads sharing one store, and the latency of a whole
-//! open with the claim in Redis against the same open with a memory store.
+//! open with the claim in Redis against the same open with a memory store. With feature
+//! `tokio` as well (`cargo bench --features redis,tokio --bench redis`), the same for the
+//! async store: claims from one task and from 16 concurrent tasks sharing its one
+//! multiplexed connection, and an async open's latency.
 
 #[path = "../tests/common/redis_server.rs"]
 mod redis_server;
@@ -104,4 +107,85 @@ fn main() {
         "the claim's round trip to Redis",
         (with_redis - with_memory) / 1e3
     );
+
+    #[cfg(feature = "tokio")]
+    asynchronous::run(&url, a, &consumer.to_secret_jwk(), trust.clone());
+    #[cfg(not(feature = "tokio"))]
+    println!("(the async store's figures: cargo bench --features redis,tokio --bench redis)");
+}
+
+#[cfg(feature = "tokio")]
+mod asynchronous {
+    use super::*;
+    use eventseal::{AsyncOpener, AsyncRedisReplayStore, AsyncReplayStore};
+
+    async fn claims_per_sec(
+        store: &Arc<AsyncRedisReplayStore>,
+        tasks: usize,
+        per_task: usize,
+        tag: &str,
+    ) -> f64 {
+        let t = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|task| {
+                let store = store.clone();
+                let tag = tag.to_string();
+                tokio::spawn(async move {
+                    for i in 0..per_task {
+                        let id = format!("{tag}-{task}-{i}");
+                        let key = ReplayKey {
+                            consumer: "billing",
+                            source: "orders",
+                            id: &id,
+                        };
+                        let claim = store.claim_async(key, NOW + 300, NOW).await.unwrap();
+                        assert_eq!(claim, Claim::Claimed);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+        (tasks * per_task) as f64 / t.elapsed().as_secs_f64()
+    }
+
+    /// `envelopes` were opened by the sync run with a memory store, never claimed in Redis.
+    pub fn run(url: &str, envelopes: &[Vec<u8>], consumer_jwk: &str, trust: TrustStore) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = Arc::new(AsyncRedisReplayStore::new(url).unwrap());
+            store.ping().await.unwrap();
+            claims_per_sec(&store, 1, 1000, "async-warm").await;
+            let one = claims_per_sec(&store, 1, 20_000, "async-seq").await;
+            let sixteen = claims_per_sec(&store, 16, 2_500, "async-par").await;
+            println!("{:<52} {one:>10.0} /s", "async Redis claims, 1 task");
+            println!(
+                "{:<52} {sixteen:>10.0} /s",
+                "async Redis claims, 16 tasks, one connection"
+            );
+
+            let opener = AsyncOpener::new(
+                vec![RecipientSecretKey::from_jwk(consumer_jwk).unwrap()],
+                trust,
+                store.clone(),
+            )
+            .with_clock(Arc::new(FixedClock::new(NOW)));
+            let mut times = Vec::with_capacity(envelopes.len());
+            for e in envelopes {
+                let t = Instant::now();
+                black_box(opener.open(e).await.unwrap());
+                times.push(t.elapsed().as_nanos() as f64);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{:<52} {:>10.1} µs",
+                "async open 1 KiB with the async Redis store (median)",
+                times[times.len() / 2] / 1e3
+            );
+        });
+    }
 }

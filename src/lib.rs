@@ -121,6 +121,8 @@ mod hpke;
 pub mod keys;
 pub mod open;
 pub mod replay;
+#[cfg(feature = "async")]
+mod replay_async;
 #[cfg(feature = "redis")]
 mod replay_redis;
 pub mod seal;
@@ -137,10 +139,18 @@ pub use keys::{
     ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SealTo,
     SignatureAlgorithm, SigningKey, SymmetricKey, VerifyingKey,
 };
+#[cfg(feature = "async")]
+pub use open::AsyncOpener;
 pub use open::{
     open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,
 };
 pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore, SqliteReplayStore};
+#[cfg(feature = "tokio")]
+pub use replay_async::BlockingStore;
+#[cfg(feature = "async")]
+pub use replay_async::{AsyncReplayStore, ClaimFuture};
+#[cfg(all(feature = "redis", feature = "tokio"))]
+pub use replay_redis::AsyncRedisReplayStore;
 #[cfg(feature = "redis")]
 pub use replay_redis::{RedisReplayStore, DEFAULT_REDIS_TIMEOUT};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};

@@ -21,7 +21,10 @@
 //! # }
 //! ```
 //!
-//! [`Opener::open`] and [`open`] run the whole pipeline in one call.
+//! [`Opener::open`] and [`open`] run the whole pipeline in one call. With feature `async`,
+//! `FreshEnvelope::claim_async` claims in an `AsyncReplayStore` and `AsyncOpener` runs the
+//! pipeline with it: the claim is the only step that awaits,
+//! every other stage is the same code.
 
 use std::sync::Arc;
 
@@ -185,14 +188,43 @@ impl<'k> FreshEnvelope<'k> {
     /// [`Error::Replayed`] if already claimed; [`Error::StoreUnavailable`] or
     /// [`Error::StoreFull`] when the store cannot record the claim (fail closed).
     pub fn claim(self, store: &dyn ReplayStore) -> Result<ClaimedEnvelope<'k>> {
-        let h = &self.inner.env.header;
-        let id = h.id.hyphenated().to_string();
-        let key = ReplayKey {
+        let id = self.envelope_id();
+        let claim = store.claim(&self.replay_key(&id), self.replay_expiry, self.now)?;
+        self.claimed(claim)
+    }
+
+    /// [`FreshEnvelope::claim`] in an async store (feature `async`): the same key, expiry
+    /// and outcome; only the store's I/O is awaited.
+    ///
+    /// # Errors
+    /// [`Error::Replayed`] if already claimed; [`Error::StoreUnavailable`] or
+    /// [`Error::StoreFull`] when the store cannot record the claim (fail closed).
+    #[cfg(feature = "async")]
+    pub async fn claim_async(
+        self,
+        store: &dyn crate::replay_async::AsyncReplayStore,
+    ) -> Result<ClaimedEnvelope<'k>> {
+        let id = self.envelope_id();
+        let claim = store
+            .claim_async(self.replay_key(&id), self.replay_expiry, self.now)
+            .await?;
+        self.claimed(claim)
+    }
+
+    fn envelope_id(&self) -> String {
+        self.inner.env.header.id.hyphenated().to_string()
+    }
+
+    fn replay_key<'a>(&'a self, id: &'a str) -> ReplayKey<'a> {
+        ReplayKey {
             consumer: self.inner.key.consumer_id(),
-            source: &h.source,
-            id: &id,
-        };
-        match store.claim(&key, self.replay_expiry, self.now)? {
+            source: &self.inner.env.header.source,
+            id,
+        }
+    }
+
+    fn claimed(self, claim: Claim) -> Result<ClaimedEnvelope<'k>> {
+        match claim {
             Claim::Claimed => Ok(ClaimedEnvelope { inner: self.inner }),
             Claim::AlreadyClaimed => Err(Error::Replayed),
         }
@@ -318,6 +350,42 @@ fn run<K: RecipientKey>(
     now: i64,
     store: Option<&dyn ReplayStore>,
 ) -> Result<Opened> {
+    let (fresh, facts) = check(envelope, delivered, keys, trust, limits, freshness, now)?;
+    let claimed = match store {
+        Some(store) => fresh.claim(store),
+        None => Ok(fresh.skip_replay_check_dangerous()),
+    };
+    finish(claimed, &facts)
+}
+
+/// [`run`] with an async store: the same checks, an awaited claim, the same decryption.
+#[cfg(feature = "async")]
+#[allow(clippy::too_many_arguments)]
+async fn run_async<K: RecipientKey + Sync>(
+    envelope: &[u8],
+    delivered: Option<&DeliveredEvent<'_>>,
+    keys: &[K],
+    trust: &TrustStore,
+    limits: &Limits,
+    freshness: &Freshness,
+    now: i64,
+    store: &dyn crate::replay_async::AsyncReplayStore,
+) -> Result<Opened> {
+    let (fresh, facts) = check(envelope, delivered, keys, trust, limits, freshness, now)?;
+    finish(fresh.claim_async(store).await, &facts)
+}
+
+/// Every stage before the claim: parse, signature, key window, EventBridge binding, policy,
+/// freshness. A rejection here is audited before it is returned.
+fn check<'k, K: RecipientKey>(
+    envelope: &[u8],
+    delivered: Option<&DeliveredEvent<'_>>,
+    keys: &'k [K],
+    trust: &TrustStore,
+    limits: &Limits,
+    freshness: &Freshness,
+    now: i64,
+) -> Result<(FreshEnvelope<'k>, AuditFacts)> {
     let untrusted = match UntrustedEnvelope::parse(envelope, limits) {
         Ok(u) => u,
         Err(e) => {
@@ -336,15 +404,22 @@ fn run<K: RecipientKey>(
         if let Some(event) = delivered {
             verified.check_eventbridge_binding(event)?;
         }
-        let fresh = verified.address(keys)?.check_freshness(freshness, now)?;
-        let claimed = match store {
-            Some(store) => fresh.claim(store)?,
-            None => fresh.skip_replay_check_dangerous(),
-        };
-        claimed.decrypt()
+        verified.address(keys)?.check_freshness(freshness, now)
     })();
+    match result {
+        Ok(fresh) => Ok((fresh, facts)),
+        Err(e) => {
+            audit_rejection(&e, Some(&facts), verified_yet);
+            Err(e)
+        }
+    }
+}
+
+/// The claim's outcome, then decryption; a rejection is audited (the signature had held).
+fn finish(claimed: Result<ClaimedEnvelope<'_>>, facts: &AuditFacts) -> Result<Opened> {
+    let result = claimed.and_then(ClaimedEnvelope::decrypt);
     if let Err(e) = &result {
-        audit_rejection(e, Some(&facts), verified_yet);
+        audit_rejection(e, Some(facts), true);
     }
     result
 }
@@ -394,26 +469,90 @@ fn audit_rejection(e: &Error, facts: Option<&AuditFacts>, header_verified: bool)
     }
 }
 
-/// A consumer's configured opener: its recipient keys (parsed once), trusted sources, limits,
-/// freshness rules, clock and replay store. `Send + Sync`: share one per service.
-pub struct Opener {
+/// What both openers hold besides their store: the consumer's keys (parsed once), trusted
+/// sources, limits, freshness rules and clock.
+struct Settings {
     keys: Vec<ConsumerKey>,
     trust: TrustStore,
     limits: Limits,
     freshness: Freshness,
     clock: Arc<dyn Clock>,
+}
+
+impl Settings {
+    fn new(keys: Vec<ConsumerKey>, trust: TrustStore) -> Self {
+        Self {
+            keys,
+            trust,
+            limits: Limits::default(),
+            freshness: Freshness::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    fn debug(&self, name: &str, f: &mut std::fmt::Formatter<'_>, replay: bool) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("keys", &self.keys)
+            .field("trust", &self.trust)
+            .field("limits", &self.limits)
+            .field("freshness", &self.freshness)
+            .field("replay_check", &replay)
+            .finish_non_exhaustive()
+    }
+
+    fn parse_delivered<'e>(&self, event: &'e [u8]) -> Result<DeliveredEvent<'e>> {
+        DeliveredEvent::parse(event, &self.limits).inspect_err(|e| audit_rejection(e, None, false))
+    }
+}
+
+/// The builder methods and accessors [`Opener`] and [`AsyncOpener`] share.
+macro_rules! settings_methods {
+    () => {
+        /// Uses `clock` for freshness checks and replay-store expiry.
+        #[must_use]
+        pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+            self.settings.clock = clock;
+            self
+        }
+
+        /// Sets the parsing limits.
+        #[must_use]
+        pub fn with_limits(mut self, limits: Limits) -> Self {
+            self.settings.limits = limits;
+            self
+        }
+
+        /// Sets the freshness rules.
+        #[must_use]
+        pub fn with_freshness(mut self, freshness: Freshness) -> Self {
+            self.settings.freshness = freshness;
+            self
+        }
+
+        /// The trust store.
+        #[must_use]
+        pub fn trust(&self) -> &TrustStore {
+            &self.settings.trust
+        }
+
+        /// The consumer's recipient keys.
+        #[must_use]
+        pub fn keys(&self) -> &[ConsumerKey] {
+            &self.settings.keys
+        }
+    };
+}
+
+/// A consumer's configured opener: its recipient keys (parsed once), trusted sources, limits,
+/// freshness rules, clock and replay store. `Send + Sync`: share one per service.
+pub struct Opener {
+    settings: Settings,
     store: Option<Arc<dyn ReplayStore>>,
 }
 
 impl std::fmt::Debug for Opener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opener")
-            .field("keys", &self.keys)
-            .field("trust", &self.trust)
-            .field("limits", &self.limits)
-            .field("freshness", &self.freshness)
-            .field("replay_check", &self.store.is_some())
-            .finish_non_exhaustive()
+        self.settings.debug("Opener", f, self.store.is_some())
     }
 }
 
@@ -427,11 +566,10 @@ impl Opener {
         trust: TrustStore,
         store: Arc<dyn ReplayStore>,
     ) -> Self {
-        Self::with_store(
-            keys.into_iter().map(Into::into).collect(),
-            trust,
-            Some(store),
-        )
+        Self {
+            settings: Settings::new(keys.into_iter().map(Into::into).collect(), trust),
+            store: Some(store),
+        }
     }
 
     /// An opener with **no replay protection**: an envelope opens any number of times
@@ -441,60 +579,20 @@ impl Opener {
         keys: impl IntoIterator<Item = K>,
         trust: TrustStore,
     ) -> Self {
-        Self::with_store(keys.into_iter().map(Into::into).collect(), trust, None)
-    }
-
-    fn with_store(
-        keys: Vec<ConsumerKey>,
-        trust: TrustStore,
-        store: Option<Arc<dyn ReplayStore>>,
-    ) -> Self {
         Self {
-            keys,
-            trust,
-            limits: Limits::default(),
-            freshness: Freshness::default(),
-            clock: Arc::new(SystemClock),
-            store,
+            settings: Settings::new(keys.into_iter().map(Into::into).collect(), trust),
+            store: None,
         }
     }
 
-    /// Uses `clock` for freshness checks and replay-store expiry.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Sets the parsing limits.
-    #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Sets the freshness rules.
-    #[must_use]
-    pub fn with_freshness(mut self, freshness: Freshness) -> Self {
-        self.freshness = freshness;
-        self
-    }
+    settings_methods!();
 
     /// Runs the whole pipeline on one envelope (see [`open`]).
     ///
     /// # Errors
     /// Any [`Error`] of the pipeline's stages.
     pub fn open(&self, envelope: &[u8]) -> Result<Opened> {
-        run(
-            envelope,
-            None,
-            &self.keys,
-            &self.trust,
-            &self.limits,
-            &self.freshness,
-            self.clock.now(),
-            self.store.as_deref(),
-        )
+        self.run(envelope, None)
     }
 
     /// Opens an envelope delivered inside an EventBridge event (the JSON a rule delivers to
@@ -505,34 +603,113 @@ impl Opener {
     /// # Errors
     /// Any [`Error`] of the pipeline, and [`Error::BindingMismatch`].
     pub fn open_eventbridge(&self, event: &[u8]) -> Result<Opened> {
-        let delivered = match DeliveredEvent::parse(event, &self.limits) {
-            Ok(d) => d,
-            Err(e) => {
-                audit_rejection(&e, None, false);
-                return Err(e);
-            }
-        };
+        let delivered = self.settings.parse_delivered(event)?;
+        self.run(delivered.detail_bytes(), Some(&delivered))
+    }
+
+    fn run(&self, envelope: &[u8], delivered: Option<&DeliveredEvent<'_>>) -> Result<Opened> {
+        let s = &self.settings;
         run(
-            delivered.detail_bytes(),
-            Some(&delivered),
-            &self.keys,
-            &self.trust,
-            &self.limits,
-            &self.freshness,
-            self.clock.now(),
+            envelope,
+            delivered,
+            &s.keys,
+            &s.trust,
+            &s.limits,
+            &s.freshness,
+            s.clock.now(),
             self.store.as_deref(),
         )
     }
+}
 
-    /// The trust store.
+/// [`Opener`] for async consumers (feature `async`): the same pipeline, claiming in an
+/// [`AsyncReplayStore`](crate::AsyncReplayStore) (for example `AsyncRedisReplayStore` with
+/// features `redis` and `tokio`, or a [`MemoryReplayStore`](crate::MemoryReplayStore)). Every check before the claim and
+/// the decryption after it run in place (they do not wait on I/O; an open is about 70 µs of
+/// CPU at 1 KiB); only the claim is awaited. `Send + Sync`, and its futures are `Send`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use eventseal::{seal, AsyncOpener, MemoryReplayStore, RecipientSecretKey, SigningKey, TrustStore};
+///
+/// # fn main() -> Result<(), eventseal::Error> {
+/// let orders = SigningKey::generate("orders")?;
+/// let billing = RecipientSecretKey::generate("billing")?;
+/// let envelope = seal(&orders, "order.created", b"{}", &[billing.public_key()],
+///                     Duration::from_secs(300))?;
+///
+/// let trust = TrustStore::new().with(orders.verifying_key().clone());
+/// let opener = AsyncOpener::new([billing], trust, Arc::new(MemoryReplayStore::default()));
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// let opened = opener.open(envelope.as_bytes()).await?;
+/// assert_eq!(opened.payload(), b"{}");
+/// let again = opener.open(envelope.as_bytes()).await;
+/// assert_eq!(again.unwrap_err().kind(), eventseal::ErrorKind::Replayed);
+/// # Ok::<(), eventseal::Error>(()) })?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "async")]
+pub struct AsyncOpener {
+    settings: Settings,
+    store: Arc<dyn crate::replay_async::AsyncReplayStore>,
+}
+
+#[cfg(feature = "async")]
+impl std::fmt::Debug for AsyncOpener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.settings.debug("AsyncOpener", f, true)
+    }
+}
+
+#[cfg(feature = "async")]
+impl AsyncOpener {
+    /// An opener that claims every envelope in `store` before decrypting it. `keys` as for
+    /// [`Opener::new`].
     #[must_use]
-    pub fn trust(&self) -> &TrustStore {
-        &self.trust
+    pub fn new<K: Into<ConsumerKey>>(
+        keys: impl IntoIterator<Item = K>,
+        trust: TrustStore,
+        store: Arc<dyn crate::replay_async::AsyncReplayStore>,
+    ) -> Self {
+        Self {
+            settings: Settings::new(keys.into_iter().map(Into::into).collect(), trust),
+            store,
+        }
     }
 
-    /// The consumer's recipient keys.
-    #[must_use]
-    pub fn keys(&self) -> &[ConsumerKey] {
-        &self.keys
+    settings_methods!();
+
+    /// Runs the whole pipeline on one envelope, awaiting only the claim (see [`Opener::open`]).
+    ///
+    /// # Errors
+    /// Any [`Error`] of the pipeline's stages.
+    pub async fn open(&self, envelope: &[u8]) -> Result<Opened> {
+        self.run(envelope, None).await
+    }
+
+    /// [`Opener::open_eventbridge`], awaiting only the claim.
+    ///
+    /// # Errors
+    /// Any [`Error`] of the pipeline, and [`Error::BindingMismatch`].
+    pub async fn open_eventbridge(&self, event: &[u8]) -> Result<Opened> {
+        let delivered = self.settings.parse_delivered(event)?;
+        self.run(delivered.detail_bytes(), Some(&delivered)).await
+    }
+
+    async fn run(&self, envelope: &[u8], delivered: Option<&DeliveredEvent<'_>>) -> Result<Opened> {
+        let s = &self.settings;
+        run_async(
+            envelope,
+            delivered,
+            &s.keys,
+            &s.trust,
+            &s.limits,
+            &s.freshness,
+            s.clock.now(),
+            self.store.as_ref(),
+        )
+        .await
     }
 }

@@ -1,9 +1,12 @@
-//! A replay store in Redis, for consumers that run as many instances (feature `redis`).
+//! Replay stores in Redis, for consumers that run as many instances (feature `redis`):
+//! [`RedisReplayStore`] (blocking, pooled connections) and, with feature `tokio`,
+//! [`AsyncRedisReplayStore`] (one multiplexed, reconnecting connection). Both write the same
+//! keys with the same command, so sync and async instances of one consumer can share a server.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use redis::{Client, Connection};
+use redis::{Client, Connection, ConnectionAddr, IntoConnectionInfo};
 
 use crate::error::{Error, Result};
 use crate::replay::{Claim, ReplayKey, ReplayStore};
@@ -30,8 +33,11 @@ const MAX_IDLE: usize = 16;
 ///   recovers by itself when Redis comes back.
 /// - Connections are pooled (up to 16 idle ones are kept) and every one has connect, read and
 ///   write timeouts ([`DEFAULT_REDIS_TIMEOUT`] unless set).
-/// - URLs: `redis://[:PASSWORD@]HOST[:PORT][/DB]`, and `rediss://…` for TLS (rustls, the
-///   with the platform's root certificates).
+/// - URLs: `redis://[:PASSWORD@]HOST[:PORT][/DB]`, and `rediss://…` for TLS (rustls on the
+///   crate's own cryptographic backend; the server's certificate is checked against the
+///   platform's root certificates, or only against a private CA's with
+///   [`RedisReplayStore::with_root_certificates`]). A `rediss://…#insecure` URL, which would
+///   skip the certificate check, is refused.
 pub struct RedisReplayStore {
     client: Client,
     timeout: Duration,
@@ -41,9 +47,8 @@ pub struct RedisReplayStore {
 impl std::fmt::Debug for RedisReplayStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The connection info may hold a password: only the address is shown.
-        let info = self.client.get_connection_info();
         f.debug_struct("RedisReplayStore")
-            .field("addr", &info.addr().to_string())
+            .field("addr", &address(&self.client))
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -56,7 +61,21 @@ impl RedisReplayStore {
     /// # Errors
     /// [`Error::InvalidInput`] if the URL cannot be parsed.
     pub fn new(url: &str) -> Result<Self> {
-        let client = Client::open(url).map_err(|_| Error::InvalidInput("Redis URL"))?;
+        Self::from_client(client(url, None)?)
+    }
+
+    /// A store for a `rediss://` URL whose server certificate must chain to one of the CA
+    /// certificates in `root_pem` (PEM), instead of the platform's roots: for Redis servers
+    /// with a private CA.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if the URL cannot be parsed, is not `rediss://`, or `root_pem`
+    /// holds no usable certificate.
+    pub fn with_root_certificates(url: &str, root_pem: &[u8]) -> Result<Self> {
+        Self::from_client(client(url, Some(root_pem))?)
+    }
+
+    fn from_client(client: Client) -> Result<Self> {
         Ok(Self {
             client,
             timeout: DEFAULT_REDIS_TIMEOUT,
@@ -119,25 +138,203 @@ impl RedisReplayStore {
 
 impl ReplayStore for RedisReplayStore {
     fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
-        // The entry lives until `expires_at` by the opener's clock; at least one millisecond
-        // (SET refuses PX 0), and an entry for an already-expired envelope is never needed.
-        let ttl_ms = expires_at
-            .saturating_sub(now)
-            .saturating_mul(1000)
-            .clamp(1, i64::MAX);
-        let redis_key = Self::redis_key(key);
-        let set: Option<String> = self.with_connection(|con| {
-            redis::cmd("SET")
-                .arg(&redis_key)
-                .arg(1)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl_ms)
-                .query(con)
-        })?;
-        Ok(match set {
-            Some(_) => Claim::Claimed,
-            None => Claim::AlreadyClaimed,
+        let cmd = claim_command(key, expires_at, now);
+        let set: Option<String> = self.with_connection(|con| cmd.query(con))?;
+        Ok(claim_outcome(set))
+    }
+}
+
+/// The claim: `SET key 1 NX PX ttl`. The entry lives until `expires_at` by the opener's clock;
+/// at least one millisecond (SET refuses PX 0), and an entry for an already-expired envelope
+/// is never needed.
+fn claim_command(key: &ReplayKey<'_>, expires_at: i64, now: i64) -> redis::Cmd {
+    let ttl_ms = expires_at
+        .saturating_sub(now)
+        .saturating_mul(1000)
+        .clamp(1, i64::MAX);
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(RedisReplayStore::redis_key(key))
+        .arg(1)
+        .arg("NX")
+        .arg("PX")
+        .arg(ttl_ms);
+    cmd
+}
+
+/// `SET … NX` answers OK when it set the key and nil when the key existed.
+fn claim_outcome(set: Option<String>) -> Claim {
+    match set {
+        Some(_) => Claim::Claimed,
+        None => Claim::AlreadyClaimed,
+    }
+}
+
+/// A client for `url`; with `root_pem`, a TLS client trusting only those CA certificates.
+fn client(url: &str, root_pem: Option<&[u8]>) -> Result<Client> {
+    let info = url
+        .into_connection_info()
+        .map_err(|_| Error::InvalidInput("Redis URL"))?;
+    if matches!(info.addr(), ConnectionAddr::TcpTls { insecure: true, .. }) {
+        return Err(Error::InvalidInput(
+            "Redis URL: #insecure would skip the TLS certificate check",
+        ));
+    }
+    let tls = matches!(info.addr(), ConnectionAddr::TcpTls { .. });
+    if tls {
+        install_tls_provider();
+    }
+    match root_pem {
+        None => Client::open(info).map_err(|_| Error::InvalidInput("Redis URL")),
+        Some(_) if !tls => Err(Error::InvalidInput(
+            "Redis root certificates need a rediss:// URL",
+        )),
+        Some(pem) => {
+            // redis would take a PEM without certificates and build an empty root store (every
+            // connection then fails): refuse it here, where the mistake is made.
+            use rustls::pki_types::{pem::PemObject, CertificateDer};
+            let mut found = 0usize;
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                cert.map_err(|_| Error::InvalidInput("Redis TLS root certificates"))?;
+                found += 1;
+            }
+            if found == 0 {
+                return Err(Error::InvalidInput("Redis TLS root certificates"));
+            }
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            };
+            Client::build_with_tls(info, certs)
+                .map_err(|_| Error::InvalidInput("Redis TLS root certificates"))
+        }
+    }
+}
+
+/// rustls needs a process-wide cryptographic provider, and redis does not choose one: without
+/// it the first TLS connection would panic. If the application has not installed one, this
+/// installs rustls's provider on the crate's own backend (aws-lc-rs, or ring).
+fn install_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_some() {
+        return;
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let provider = rustls::crypto::ring::default_provider();
+    // Fails only if another thread installed one in between: a provider is set either way.
+    let _ = provider.install_default();
+}
+
+/// The server address, without the password the connection info may hold.
+fn address(client: &Client) -> String {
+    client.get_connection_info().addr().to_string()
+}
+
+/// A replay store in Redis for async consumers (features `redis` and `tokio`): the keys,
+/// command and guarantees of [`RedisReplayStore`] over one multiplexed connection that all
+/// concurrent claims share (redis's `ConnectionManager`, which reconnects after a failure).
+///
+/// - Each claim, connecting included, completes or fails within the timeout
+///   ([`DEFAULT_REDIS_TIMEOUT`] unless set); a failure or timeout is
+///   [`Error::StoreUnavailable`], never an accept. A claim that timed out may still have been
+///   recorded by Redis: a redelivery is then rejected as a replay (fail closed).
+/// - While Redis is down, claims fail fast; the connection is re-established in the
+///   background and claims succeed again once Redis answers.
+/// - Needs a Tokio runtime with I/O and time enabled (as `#[tokio::main]` gives): created
+///   outside one, [`AsyncRedisReplayStore::new`] is an [`Error::InvalidInput`].
+#[cfg(feature = "tokio")]
+#[derive(Clone)]
+pub struct AsyncRedisReplayStore {
+    client: Client,
+    manager: redis::aio::ConnectionManager,
+    timeout: Duration,
+}
+
+#[cfg(feature = "tokio")]
+impl std::fmt::Debug for AsyncRedisReplayStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncRedisReplayStore")
+            .field("addr", &address(&self.client))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl AsyncRedisReplayStore {
+    /// A store for the Redis server at `url` (the URLs of [`RedisReplayStore`]) with the
+    /// default timeout. Nothing is connected yet: the first claim connects (use
+    /// [`AsyncRedisReplayStore::ping`] to check the server at start-up).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if the URL cannot be parsed or no Tokio runtime is running.
+    pub fn new(url: &str) -> Result<Self> {
+        Self::build(client(url, None)?, DEFAULT_REDIS_TIMEOUT)
+    }
+
+    /// [`AsyncRedisReplayStore::new`] with a timeout per claim (connecting included).
+    ///
+    /// # Errors
+    /// As [`AsyncRedisReplayStore::new`].
+    pub fn with_timeout(url: &str, timeout: Duration) -> Result<Self> {
+        Self::build(client(url, None)?, timeout)
+    }
+
+    /// A store for a `rediss://` URL trusting only the CA certificates in `root_pem`, as
+    /// [`RedisReplayStore::with_root_certificates`], with a timeout per claim.
+    ///
+    /// # Errors
+    /// As [`RedisReplayStore::with_root_certificates`] and [`AsyncRedisReplayStore::new`].
+    pub fn with_root_certificates(url: &str, root_pem: &[u8], timeout: Duration) -> Result<Self> {
+        Self::build(client(url, Some(root_pem))?, timeout)
+    }
+
+    fn build(client: Client, timeout: Duration) -> Result<Self> {
+        tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::InvalidInput("AsyncRedisReplayStore needs a Tokio runtime"))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            // Reconnect once per failure; the claim that noticed it fails (fail closed) and a
+            // later claim waits for the new connection.
+            .set_number_of_retries(0);
+        let manager = redis::aio::ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|_| Error::InvalidInput("Redis connection settings"))?;
+        Ok(Self {
+            client,
+            manager,
+            timeout,
         })
+    }
+
+    /// Checks that the server answers (`PING`).
+    ///
+    /// # Errors
+    /// [`Error::StoreUnavailable`] otherwise.
+    pub async fn ping(&self) -> Result<()> {
+        let cmd = redis::cmd("PING");
+        self.run::<String>(&cmd).await.map(|_| ())
+    }
+
+    /// Runs `cmd` on the shared connection within the timeout.
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
+        let mut con = self.manager.clone();
+        match tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut con)).await {
+            Ok(result) => result.map_err(Error::store),
+            Err(elapsed) => Err(Error::store(elapsed)),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl crate::replay_async::AsyncReplayStore for AsyncRedisReplayStore {
+    fn claim_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        expires_at: i64,
+        now: i64,
+    ) -> crate::replay_async::ClaimFuture<'a> {
+        let cmd = claim_command(&key, expires_at, now);
+        Box::pin(async move { Ok(claim_outcome(self.run::<Option<String>>(&cmd).await?)) })
     }
 }

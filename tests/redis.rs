@@ -190,3 +190,224 @@ fn password_protected_server() {
         );
     }
 }
+
+/// TLS (`rediss://`) against a redis-server that speaks only TLS, with a certificate from a
+/// test CA: trusted through `with_root_certificates`, and refused (store-unavailable, never an
+/// accept) when the CA is not trusted or another CA is given. An `#insecure` URL, which would
+/// skip the certificate check, is refused outright.
+#[test]
+fn tls_with_a_private_ca() {
+    let redis = RedisServer::start_tls();
+    let w = World::new();
+    let store = RedisReplayStore::with_root_certificates(&redis.tls_url(), &redis.ca_pem())
+        .unwrap()
+        .with_timeout(Duration::from_secs(2));
+    store.ping().unwrap();
+    let opener = redis_opener(&w, Arc::new(store));
+    let env = w.seal(b"over tls");
+    assert_eq!(opener.open(env.as_bytes()).unwrap().payload(), b"over tls");
+    assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
+
+    // The platform roots do not know the test CA; another CA does not sign the server.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_ca = redis_server::write_test_certificates(other_dir.path());
+    let untrusted = [
+        RedisReplayStore::new(&redis.tls_url()).unwrap(),
+        RedisReplayStore::with_root_certificates(&redis.tls_url(), other_ca.as_bytes()).unwrap(),
+    ];
+    for store in untrusted {
+        assert_eq!(kind(store.ping()), ErrorKind::StoreUnavailable);
+        let opener = redis_opener(&w, Arc::new(store));
+        assert_eq!(
+            kind(opener.open(w.seal(b"x").as_bytes())),
+            ErrorKind::StoreUnavailable
+        );
+    }
+    // Plain Redis to a TLS port: no answer it could take for a claim.
+    let plain = RedisReplayStore::new(&redis.url())
+        .unwrap()
+        .with_timeout(Duration::from_millis(500));
+    assert_eq!(kind(plain.ping()), ErrorKind::StoreUnavailable);
+    // Settings that would weaken or misuse TLS are refused when the store is made.
+    let insecure = format!("{}/#insecure", redis.tls_url());
+    assert_eq!(
+        kind(RedisReplayStore::new(&insecure)),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        kind(RedisReplayStore::with_root_certificates(
+            &redis.url(),
+            &redis.ca_pem()
+        )),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        kind(RedisReplayStore::with_root_certificates(
+            &redis.tls_url(),
+            b"not a certificate"
+        )),
+        ErrorKind::InvalidInput
+    );
+}
+
+/// The async store (features `redis` and `tokio`).
+#[cfg(feature = "tokio")]
+mod async_store {
+    use super::*;
+    use eventseal::{AsyncOpener, AsyncRedisReplayStore, AsyncReplayStore};
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn async_opener(w: &World, store: Arc<dyn AsyncReplayStore>) -> Arc<AsyncOpener> {
+        Arc::new(
+            AsyncOpener::new(copy_keys(&w.billing), w.trust(), store).with_clock(w.clock.clone()),
+        )
+    }
+
+    async fn race16(opener: Arc<AsyncOpener>, env: Arc<eventseal::SealedEnvelope>) {
+        let barrier = Arc::new(tokio::sync::Barrier::new(16));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (opener, env, barrier) = (opener.clone(), env.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    opener.open(env.as_bytes()).await.map_err(|e| e.kind())
+                })
+            })
+            .collect();
+        let mut accepted = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(o) => {
+                    assert_eq!(o.payload(), b"race");
+                    accepted += 1;
+                }
+                Err(kind) => assert_eq!(kind, ErrorKind::Replayed),
+            }
+        }
+        assert_eq!(accepted, 1);
+    }
+
+    /// 16 tokio tasks sharing one multiplexed connection: exactly one accept per envelope;
+    /// and a sync instance of the same consumer sees the async claims (same keys).
+    #[test]
+    fn sixteen_tasks_accept_exactly_once() {
+        let redis = RedisServer::start(&[]);
+        let w = World::new();
+        let rt = runtime();
+        let store = rt
+            .block_on(async { AsyncRedisReplayStore::new(&redis.url()) })
+            .unwrap();
+        rt.block_on(store.ping()).unwrap();
+        let opener = async_opener(&w, Arc::new(store));
+        for _ in 0..5 {
+            let env = Arc::new(w.seal(b"race"));
+            rt.block_on(race16(opener.clone(), env.clone()));
+            let sync = redis_opener(&w, Arc::new(RedisReplayStore::new(&redis.url()).unwrap()));
+            assert_eq!(kind(sync.open(env.as_bytes())), ErrorKind::Replayed);
+        }
+    }
+
+    /// Redis stopped mid-run: claims fail within the timeout with store-unavailable; when it
+    /// returns, the store reconnects by itself and the rejected envelope opens, once.
+    #[test]
+    fn redis_down_rejects_then_recovers() {
+        let mut redis = RedisServer::start(&[]);
+        let w = World::new();
+        let rt = runtime();
+        let store = rt
+            .block_on(async {
+                AsyncRedisReplayStore::with_timeout(&redis.url(), Duration::from_millis(300))
+            })
+            .unwrap();
+        let opener = async_opener(&w, Arc::new(store));
+        rt.block_on(async {
+            assert!(opener.open(w.seal(b"before").as_bytes()).await.is_ok());
+        });
+        redis.stop();
+        let during = w.seal(b"during");
+        rt.block_on(async {
+            for _ in 0..5 {
+                let started = std::time::Instant::now();
+                assert_eq!(
+                    kind(opener.open(during.as_bytes()).await),
+                    ErrorKind::StoreUnavailable
+                );
+                assert!(started.elapsed() < Duration::from_secs(2));
+            }
+        });
+        redis.run();
+        rt.block_on(async {
+            // Reconnecting happens in the background: a claim or two may still fail.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let opened = loop {
+                match opener.open(during.as_bytes()).await {
+                    Ok(o) => break o,
+                    Err(e) => {
+                        assert_eq!(e.kind(), ErrorKind::StoreUnavailable);
+                        assert!(std::time::Instant::now() < deadline, "no recovery");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            };
+            assert_eq!(opened.payload(), b"during");
+            assert_eq!(
+                kind(opener.open(during.as_bytes()).await),
+                ErrorKind::Replayed
+            );
+        });
+    }
+
+    /// TLS with the test CA, and a password, through the async store; outside a runtime the
+    /// store cannot be made (a typed error, not a panic).
+    #[test]
+    fn tls_password_and_no_runtime() {
+        let redis = RedisServer::start_tls();
+        let w = World::new();
+        let rt = runtime();
+        let store = rt
+            .block_on(async {
+                AsyncRedisReplayStore::with_root_certificates(
+                    &redis.tls_url(),
+                    &redis.ca_pem(),
+                    Duration::from_secs(2),
+                )
+            })
+            .unwrap();
+        let opener = async_opener(&w, Arc::new(store));
+        let env = w.seal(b"tls");
+        rt.block_on(async {
+            assert_eq!(opener.open(env.as_bytes()).await.unwrap().payload(), b"tls");
+            assert_eq!(kind(opener.open(env.as_bytes()).await), ErrorKind::Replayed);
+        });
+        let untrusted = rt
+            .block_on(async { AsyncRedisReplayStore::new(&redis.tls_url()) })
+            .unwrap();
+        assert_eq!(
+            kind(rt.block_on(untrusted.ping())),
+            ErrorKind::StoreUnavailable
+        );
+
+        let locked = RedisServer::start(&["--requirepass", "s3cret-pass"]);
+        let with = format!("redis://:s3cret-pass@127.0.0.1:{}", locked.port);
+        let wrong = format!("redis://:wrong@127.0.0.1:{}", locked.port);
+        rt.block_on(async {
+            let store = AsyncRedisReplayStore::new(&with).unwrap();
+            assert!(!format!("{store:?}").contains("s3cret"));
+            store.ping().await.unwrap();
+            let bad = AsyncRedisReplayStore::new(&wrong).unwrap();
+            assert_eq!(kind(bad.ping().await), ErrorKind::StoreUnavailable);
+        });
+
+        assert_eq!(
+            kind(AsyncRedisReplayStore::new(&redis.url())),
+            ErrorKind::InvalidInput
+        );
+    }
+}

@@ -16,7 +16,8 @@
 //!   (default 5 minutes, as Stripe and Standard Webhooks use): [`Error::Expired`] for stale,
 //!   [`Error::NotYetValid`] for future;
 //! - returns a [`Verified`] with the message id to deduplicate on, which
-//!   [`verify_and_claim`] claims in a [`ReplayStore`].
+//!   [`verify_and_claim`] claims in a [`ReplayStore`]; with feature `async`,
+//!   `verify_and_claim_async` claims in an `AsyncReplayStore`.
 
 use std::time::Duration;
 
@@ -275,20 +276,65 @@ pub fn verify_and_claim(
     retention: Duration,
 ) -> Result<Verified> {
     let verified = verifier.verify(request, now)?;
-    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-    // Keep the claim for `retention` from now, and in any case until the signed timestamp
-    // leaves the tolerance window (after which the verifier itself rejects the delivery).
-    let mut until = now.saturating_add(secs(retention));
-    if let (Some(ts), Some(tol)) = (verified.timestamp, verifier.tolerance()) {
-        until = until.max(ts.saturating_add(secs(tol)).saturating_add(1));
+    let plan = ClaimPlan::new(verifier, &verified, now, retention);
+    let claim = store.claim(&plan.key(consumer, &verified), plan.until, now)?;
+    claimed(verified, claim)
+}
+
+/// [`verify_and_claim`] with an async replay store (feature `async`): the same verification
+/// and claim; only the store's I/O is awaited.
+///
+/// # Errors
+/// Those of [`Verifier::verify`], [`Error::Replayed`], and the store's errors (fail closed).
+#[cfg(feature = "async")]
+pub async fn verify_and_claim_async(
+    verifier: &dyn Verifier,
+    request: &Request<'_>,
+    now: i64,
+    store: &dyn crate::replay_async::AsyncReplayStore,
+    consumer: &str,
+    retention: Duration,
+) -> Result<Verified> {
+    let verified = verifier.verify(request, now)?;
+    let plan = ClaimPlan::new(verifier, &verified, now, retention);
+    let claim = store
+        .claim_async(plan.key(consumer, &verified), plan.until, now)
+        .await?;
+    claimed(verified, claim)
+}
+
+/// How long a verified delivery is claimed, and under which source.
+struct ClaimPlan {
+    until: i64,
+    source: String,
+}
+
+impl ClaimPlan {
+    fn new(verifier: &dyn Verifier, verified: &Verified, now: i64, retention: Duration) -> Self {
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        // Keep the claim for `retention` from now, and in any case until the signed timestamp
+        // leaves the tolerance window (after which the verifier itself rejects the delivery).
+        let mut until = now.saturating_add(secs(retention));
+        if let (Some(ts), Some(tol)) = (verified.timestamp, verifier.tolerance()) {
+            until = until.max(ts.saturating_add(secs(tol)).saturating_add(1));
+        }
+        Self {
+            until,
+            source: format!("webhook:{}", verified.provider),
+        }
     }
-    let source = format!("webhook:{}", verified.provider);
-    let key = ReplayKey {
-        consumer,
-        source: &source,
-        id: &verified.id,
-    };
-    match store.claim(&key, until, now)? {
+
+    fn key<'a>(&'a self, consumer: &'a str, verified: &'a Verified) -> ReplayKey<'a> {
+        ReplayKey {
+            consumer,
+            source: &self.source,
+            id: &verified.id,
+        }
+    }
+}
+
+fn claimed(verified: Verified, claim: Claim) -> Result<Verified> {
+    match claim {
         Claim::Claimed => Ok(verified),
         Claim::AlreadyClaimed => Err(Error::Replayed),
     }

@@ -1,5 +1,6 @@
 //! A redis-server child process for the Redis store's tests and benchmark: started on a free
-//! loopback port with persistence off, stopped (killed) on drop. Needs `redis-server` on the
+//! loopback port with persistence off (plain, or TLS-only with a test CA), stopped (killed)
+//! on drop. Needs `redis-server` on the
 //! PATH (`apt-get install redis-server`; `.ci/run` installs it when missing).
 #![allow(dead_code)]
 
@@ -17,15 +18,33 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_on(false, extra)
+    }
+
+    /// A server that speaks only TLS, with a certificate for `localhost` and `127.0.0.1`
+    /// issued by a fresh test CA (see [`RedisServer::ca_pem`]).
+    pub fn start_tls() -> Self {
+        Self::start_on(true, &[])
+    }
+
+    fn start_on(tls: bool, extra: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let dir = tempfile::tempdir().unwrap();
+        let port_arg = port.to_string();
+        let (plain, tls_port) = if tls {
+            ("0", port_arg.as_str())
+        } else {
+            (port_arg.as_str(), "0")
+        };
         let mut args: Vec<String> = [
             "--port",
-            &port.to_string(),
+            plain,
+            "--tls-port",
+            tls_port,
             "--bind",
             "127.0.0.1",
             "--save",
@@ -38,6 +57,19 @@ impl RedisServer {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        if tls {
+            let ca = write_test_certificates(dir.path());
+            for (flag, file) in [
+                ("--tls-cert-file", "server.pem"),
+                ("--tls-key-file", "server.key"),
+                ("--tls-ca-cert-file", "ca.pem"),
+            ] {
+                args.push(flag.into());
+                args.push(dir.path().join(file).to_str().unwrap().into());
+            }
+            args.extend(["--tls-auth-clients".into(), "no".into()]);
+            std::fs::write(dir.path().join("ca.pem"), ca).unwrap();
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut server = Self {
             child: None,
@@ -74,6 +106,37 @@ impl RedisServer {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
+
+    /// The `rediss://` URL of a TLS server.
+    pub fn tls_url(&self) -> String {
+        format!("rediss://localhost:{}", self.port)
+    }
+
+    /// The test CA's certificate (PEM) of a TLS server.
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self._dir.path().join("ca.pem")).unwrap()
+    }
+}
+
+/// Writes `server.pem` and `server.key` (for `localhost` and `127.0.0.1`, issued by a fresh
+/// CA) into `dir`; returns the CA certificate (PEM).
+pub fn write_test_certificates(dir: &std::path::Path) -> String {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "eventseal test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server_params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let server_cert = server_params.signed_by(&server_key, &issuer).unwrap();
+    std::fs::write(dir.join("server.pem"), server_cert.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
+    ca_cert.pem()
 }
 
 impl Drop for RedisServer {
