@@ -83,6 +83,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `aws-lc-rs` (default) / `ring` / `fips` | the cryptographic backend (`fips`: AWS-LC's FIPS 140-3 module) |
+//! | `redis` | `RedisReplayStore`: one replay store for every instance of a consumer |
+//! | `async` | `AsyncReplayStore`, `FreshEnvelope::claim_async`, `AsyncOpener`, `webhook::verify_and_claim_async` (no runtime needed) |
+//! | `tokio` | `BlockingStore` (a blocking store on Tokio's blocking pool) and, with `redis`, `AsyncRedisReplayStore` |
+//!
 //! ## Errors
 //!
 //! Every failure is an [`Error`] with a stable [`ErrorKind`] (`malformed`, `too-large`,

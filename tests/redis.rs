@@ -312,6 +312,20 @@ mod async_store {
             let sync = redis_opener(&w, Arc::new(RedisReplayStore::new(&redis.url()).unwrap()));
             assert_eq!(kind(sync.open(env.as_bytes())), ErrorKind::Replayed);
         }
+        // Each claim's key expires with its envelope (300 s TTL, 60 s default skew).
+        let mut con = redis::Client::open(redis.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("eventseal:replay:v1:{billing}:*")
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(keys.len(), 5);
+        for key in keys {
+            let ttl_ms: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).unwrap();
+            assert!((1..=360_000).contains(&ttl_ms), "{ttl_ms}");
+        }
     }
 
     /// Redis stopped mid-run: claims fail within the timeout with store-unavailable; when it
