@@ -190,4 +190,10 @@ const _: () = {
     send_sync::<MemoryReplayStore>();
     send_sync::<SqliteReplayStore>();
     send_sync::<webhook::StandardWebhooks>();
+    #[cfg(feature = "async")]
+    send_sync::<AsyncOpener>();
+    #[cfg(feature = "tokio")]
+    send_sync::<BlockingStore<SqliteReplayStore>>();
+    #[cfg(all(feature = "redis", feature = "tokio"))]
+    send_sync::<AsyncRedisReplayStore>();
 };

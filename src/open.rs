@@ -23,8 +23,8 @@
 //!
 //! [`Opener::open`] and [`open`] run the whole pipeline in one call. With feature `async`,
 //! `FreshEnvelope::claim_async` claims in an `AsyncReplayStore` and `AsyncOpener` runs the
-//! pipeline with it: the claim is the only step that awaits,
-//! every other stage is the same code.
+//! pipeline with it: the claim is the only step that awaits; every other stage is the same
+//! code.
 
 use std::sync::Arc;
 
@@ -326,91 +326,93 @@ pub fn open<K: RecipientKey>(
     clock: &dyn Clock,
     store: &dyn ReplayStore,
 ) -> Result<Opened> {
-    run(
-        envelope,
-        None,
+    let checks = Checks {
         keys,
         trust,
-        &Limits::default(),
-        &Freshness::default(),
-        clock.now(),
-        Some(store),
-    )
-}
-
-/// Runs the pipeline; on rejection, emits one audit event (see [`audit_rejection`]).
-#[allow(clippy::too_many_arguments)]
-fn run<K: RecipientKey>(
-    envelope: &[u8],
-    delivered: Option<&DeliveredEvent<'_>>,
-    keys: &[K],
-    trust: &TrustStore,
-    limits: &Limits,
-    freshness: &Freshness,
-    now: i64,
-    store: Option<&dyn ReplayStore>,
-) -> Result<Opened> {
-    let (fresh, facts) = check(envelope, delivered, keys, trust, limits, freshness, now)?;
-    let claimed = match store {
-        Some(store) => fresh.claim(store),
-        None => Ok(fresh.skip_replay_check_dangerous()),
+        limits: &Limits::default(),
+        freshness: &Freshness::default(),
+        now: clock.now(),
     };
-    finish(claimed, &facts)
+    checks.run(envelope, None, Some(store))
 }
 
-/// [`run`] with an async store: the same checks, an awaited claim, the same decryption.
-#[cfg(feature = "async")]
-#[allow(clippy::too_many_arguments)]
-async fn run_async<K: RecipientKey + Sync>(
-    envelope: &[u8],
-    delivered: Option<&DeliveredEvent<'_>>,
-    keys: &[K],
-    trust: &TrustStore,
-    limits: &Limits,
-    freshness: &Freshness,
+/// What the stages before the claim check against: the consumer's keys, its trust store,
+/// limits and freshness rules, and the time of this open.
+struct Checks<'a, K> {
+    keys: &'a [K],
+    trust: &'a TrustStore,
+    limits: &'a Limits,
+    freshness: &'a Freshness,
     now: i64,
-    store: &dyn crate::replay_async::AsyncReplayStore,
-) -> Result<Opened> {
-    let (fresh, facts) = check(envelope, delivered, keys, trust, limits, freshness, now)?;
-    finish(fresh.claim_async(store).await, &facts)
 }
 
-/// Every stage before the claim: parse, signature, key window, EventBridge binding, policy,
-/// freshness. A rejection here is audited before it is returned.
-fn check<'k, K: RecipientKey>(
-    envelope: &[u8],
-    delivered: Option<&DeliveredEvent<'_>>,
-    keys: &'k [K],
-    trust: &TrustStore,
-    limits: &Limits,
-    freshness: &Freshness,
-    now: i64,
-) -> Result<(FreshEnvelope<'k>, AuditFacts)> {
-    let untrusted = match UntrustedEnvelope::parse(envelope, limits) {
-        Ok(u) => u,
-        Err(e) => {
-            audit_rejection(&e, None, false);
-            return Err(e);
-        }
-    };
-    let facts = AuditFacts::of(untrusted.untrusted_header());
-    let mut verified_yet = false;
-    let result = (|| {
-        // The two halves of `verify`, so the audit event says whether the signature held even
-        // when the key's window then rejects the envelope.
-        let (verified, key) = untrusted.verify_signature(trust)?;
-        verified_yet = true;
-        key.check_window(verified.header().issued_at())?;
-        if let Some(event) = delivered {
-            verified.check_eventbridge_binding(event)?;
-        }
-        verified.address(keys)?.check_freshness(freshness, now)
-    })();
-    match result {
-        Ok(fresh) => Ok((fresh, facts)),
-        Err(e) => {
-            audit_rejection(&e, Some(&facts), verified_yet);
-            Err(e)
+impl<'a, K: RecipientKey> Checks<'a, K> {
+    /// Runs the pipeline; on rejection, emits one audit event (see [`audit_rejection`]).
+    fn run(
+        &self,
+        envelope: &[u8],
+        delivered: Option<&DeliveredEvent<'_>>,
+        store: Option<&dyn ReplayStore>,
+    ) -> Result<Opened> {
+        let (fresh, facts) = self.check(envelope, delivered)?;
+        let claimed = match store {
+            Some(store) => fresh.claim(store),
+            None => Ok(fresh.skip_replay_check_dangerous()),
+        };
+        finish(claimed, &facts)
+    }
+
+    /// [`Checks::run`] with an async store: the same checks, an awaited claim, the same
+    /// decryption.
+    #[cfg(feature = "async")]
+    async fn run_async(
+        &self,
+        envelope: &[u8],
+        delivered: Option<&DeliveredEvent<'_>>,
+        store: &dyn crate::replay_async::AsyncReplayStore,
+    ) -> Result<Opened>
+    where
+        K: Sync,
+    {
+        let (fresh, facts) = self.check(envelope, delivered)?;
+        finish(fresh.claim_async(store).await, &facts)
+    }
+
+    /// Every stage before the claim: parse, signature, key window, EventBridge binding,
+    /// policy, freshness. A rejection here is audited before it is returned.
+    fn check(
+        &self,
+        envelope: &[u8],
+        delivered: Option<&DeliveredEvent<'_>>,
+    ) -> Result<(FreshEnvelope<'a>, AuditFacts)> {
+        let untrusted = match UntrustedEnvelope::parse(envelope, self.limits) {
+            Ok(u) => u,
+            Err(e) => {
+                audit_rejection(&e, None, false);
+                return Err(e);
+            }
+        };
+        let facts = AuditFacts::of(untrusted.untrusted_header());
+        let mut verified_yet = false;
+        let result = (|| {
+            // The two halves of `verify`, so the audit event says whether the signature held
+            // even when the key's window then rejects the envelope.
+            let (verified, key) = untrusted.verify_signature(self.trust)?;
+            verified_yet = true;
+            key.check_window(verified.header().issued_at())?;
+            if let Some(event) = delivered {
+                verified.check_eventbridge_binding(event)?;
+            }
+            verified
+                .address(self.keys)?
+                .check_freshness(self.freshness, self.now)
+        })();
+        match result {
+            Ok(fresh) => Ok((fresh, facts)),
+            Err(e) => {
+                audit_rejection(&e, Some(&facts), verified_yet);
+                Err(e)
+            }
         }
     }
 }
@@ -498,6 +500,16 @@ impl Settings {
             .field("freshness", &self.freshness)
             .field("replay_check", &replay)
             .finish_non_exhaustive()
+    }
+
+    fn checks(&self) -> Checks<'_, ConsumerKey> {
+        Checks {
+            keys: &self.keys,
+            trust: &self.trust,
+            limits: &self.limits,
+            freshness: &self.freshness,
+            now: self.clock.now(),
+        }
     }
 
     fn parse_delivered<'e>(&self, event: &'e [u8]) -> Result<DeliveredEvent<'e>> {
@@ -608,17 +620,9 @@ impl Opener {
     }
 
     fn run(&self, envelope: &[u8], delivered: Option<&DeliveredEvent<'_>>) -> Result<Opened> {
-        let s = &self.settings;
-        run(
-            envelope,
-            delivered,
-            &s.keys,
-            &s.trust,
-            &s.limits,
-            &s.freshness,
-            s.clock.now(),
-            self.store.as_deref(),
-        )
+        self.settings
+            .checks()
+            .run(envelope, delivered, self.store.as_deref())
     }
 }
 
@@ -699,17 +703,9 @@ impl AsyncOpener {
     }
 
     async fn run(&self, envelope: &[u8], delivered: Option<&DeliveredEvent<'_>>) -> Result<Opened> {
-        let s = &self.settings;
-        run_async(
-            envelope,
-            delivered,
-            &s.keys,
-            &s.trust,
-            &s.limits,
-            &s.freshness,
-            s.clock.now(),
-            self.store.as_ref(),
-        )
-        .await
+        self.settings
+            .checks()
+            .run_async(envelope, delivered, self.store.as_ref())
+            .await
     }
 }

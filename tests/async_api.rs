@@ -23,14 +23,6 @@ fn async_opener(w: &World, store: Arc<dyn AsyncReplayStore>) -> AsyncOpener {
     AsyncOpener::new(copy_keys(&w.billing), w.trust(), store).with_clock(w.clock.clone())
 }
 
-fn multi_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 type Answer = fn() -> eventseal::Result<Claim>;
 
 /// A store that answers as told and counts the claims that reached it.
@@ -167,12 +159,9 @@ async fn staged_claim_async_shares_keys_with_claim() {
             .unwrap()
     };
     let first = w.seal(b"one");
-    let opened = stage(first.as_bytes())
-        .claim_async(store.as_ref())
-        .await
-        .unwrap()
-        .decrypt()
-        .unwrap();
+    let fut = stage(first.as_bytes()).claim_async(store.as_ref());
+    assert_send(&fut);
+    let opened = fut.await.unwrap().decrypt().unwrap();
     assert_eq!(opened.payload(), b"one");
     assert_eq!(
         kind(stage(first.as_bytes()).claim(store.as_ref())),
@@ -190,54 +179,13 @@ async fn staged_claim_async_shares_keys_with_claim() {
 #[test]
 fn sixteen_tasks_accept_exactly_once() {
     let w = World::new();
-    let rt = multi_thread();
+    let rt = multi_thread_runtime();
     for round in 0..20 {
         let opener = Arc::new(async_opener(&w, Arc::new(MemoryReplayStore::new(100))));
         let env = Arc::new(w.seal(format!("round {round}").as_bytes()));
-        let outcomes = rt.block_on(race(opener, env));
-        assert_exactly_one(&outcomes);
+        let outcomes = rt.block_on(race_async_open(opener, env));
+        assert_exactly_one_opened(&outcomes);
     }
-}
-
-/// Spawns 16 tasks that wait on one barrier, then open `env`; returns their outcomes.
-async fn race(
-    opener: Arc<AsyncOpener>,
-    env: Arc<eventseal::SealedEnvelope>,
-) -> Vec<Result<Vec<u8>, ErrorKind>> {
-    let barrier = Arc::new(tokio::sync::Barrier::new(16));
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let (opener, env, barrier) = (opener.clone(), env.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                opener
-                    .open(env.as_bytes())
-                    .await
-                    .map(|o| o.into_payload())
-                    .map_err(|e| e.kind())
-            })
-        })
-        .collect();
-    let mut outcomes = Vec::new();
-    for t in tasks {
-        outcomes.push(t.await.unwrap());
-    }
-    outcomes
-}
-
-fn assert_exactly_one(outcomes: &[Result<Vec<u8>, ErrorKind>]) {
-    assert_eq!(outcomes.len(), 16);
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert!(
-        outcomes
-            .iter()
-            .all(|o| o.is_ok() || *o == Err(ErrorKind::Replayed)),
-        "{outcomes:?}"
-    );
 }
 
 /// SQLite through `BlockingStore`: 16 tasks, one accept; and outside a Tokio runtime the
@@ -250,11 +198,11 @@ fn sqlite_on_the_blocking_pool() {
     let w = World::new();
     let sqlite = Arc::new(SqliteReplayStore::open(dir.path().join("replay.db"), T0).unwrap());
     let store = Arc::new(BlockingStore::from_arc(sqlite.clone()));
-    let rt = multi_thread();
+    let rt = multi_thread_runtime();
     for _ in 0..3 {
         let opener = Arc::new(async_opener(&w, store.clone()));
-        let outcomes = rt.block_on(race(opener, Arc::new(w.seal(b"sqlite"))));
-        assert_exactly_one(&outcomes);
+        let outcomes = rt.block_on(race_async_open(opener, Arc::new(w.seal(b"sqlite"))));
+        assert_exactly_one_opened(&outcomes);
     }
     assert_eq!(sqlite.entry_count().unwrap(), 3);
     // No runtime: a plain executor polling the future gets an error.
@@ -315,9 +263,9 @@ async fn webhook_verify_and_claim_async() {
     let keep = Duration::from_secs(600);
     let h1 = headers("msg_1");
     let req1 = Request::new(h1.iter().map(|(a, b)| (a.as_str(), b.as_str())), body);
-    let ok = verify_and_claim_async(&v, &req1, now, &store, "billing", keep)
-        .await
-        .unwrap();
+    let fut = verify_and_claim_async(&v, &req1, now, &store, "billing", keep);
+    assert_send(&fut); // usable from a multi-threaded runtime's handlers
+    let ok = fut.await.unwrap();
     assert_eq!(ok.id, "msg_1");
     assert_eq!(
         kind(verify_and_claim_async(&v, &req1, now, &store, "billing", keep).await),
@@ -342,6 +290,9 @@ async fn webhook_verify_and_claim_async() {
     );
     assert_eq!(store.len(), 2);
 }
+
+/// Compiles only if `T` is `Send`.
+fn assert_send<T: Send>(_: &T) {}
 
 fn b64_standard(bytes: &[u8]) -> String {
     use base64::Engine;

@@ -256,42 +256,10 @@ mod async_store {
     use super::*;
     use eventseal::{AsyncOpener, AsyncRedisReplayStore, AsyncReplayStore};
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(4)
-            .enable_all()
-            .build()
-            .unwrap()
-    }
-
     fn async_opener(w: &World, store: Arc<dyn AsyncReplayStore>) -> Arc<AsyncOpener> {
         Arc::new(
             AsyncOpener::new(copy_keys(&w.billing), w.trust(), store).with_clock(w.clock.clone()),
         )
-    }
-
-    async fn race16(opener: Arc<AsyncOpener>, env: Arc<eventseal::SealedEnvelope>) {
-        let barrier = Arc::new(tokio::sync::Barrier::new(16));
-        let tasks: Vec<_> = (0..16)
-            .map(|_| {
-                let (opener, env, barrier) = (opener.clone(), env.clone(), barrier.clone());
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    opener.open(env.as_bytes()).await.map_err(|e| e.kind())
-                })
-            })
-            .collect();
-        let mut accepted = 0;
-        for t in tasks {
-            match t.await.unwrap() {
-                Ok(o) => {
-                    assert_eq!(o.payload(), b"race");
-                    accepted += 1;
-                }
-                Err(kind) => assert_eq!(kind, ErrorKind::Replayed),
-            }
-        }
-        assert_eq!(accepted, 1);
     }
 
     /// 16 tokio tasks sharing one multiplexed connection: exactly one accept per envelope;
@@ -300,7 +268,7 @@ mod async_store {
     fn sixteen_tasks_accept_exactly_once() {
         let redis = RedisServer::start(&[]);
         let w = World::new();
-        let rt = runtime();
+        let rt = multi_thread_runtime();
         let store = rt
             .block_on(async { AsyncRedisReplayStore::new(&redis.url()) })
             .unwrap();
@@ -308,7 +276,7 @@ mod async_store {
         let opener = async_opener(&w, Arc::new(store));
         for _ in 0..5 {
             let env = Arc::new(w.seal(b"race"));
-            rt.block_on(race16(opener.clone(), env.clone()));
+            assert_exactly_one_opened(&rt.block_on(race_async_open(opener.clone(), env.clone())));
             let sync = redis_opener(&w, Arc::new(RedisReplayStore::new(&redis.url()).unwrap()));
             assert_eq!(kind(sync.open(env.as_bytes())), ErrorKind::Replayed);
         }
@@ -334,7 +302,7 @@ mod async_store {
     fn redis_down_rejects_then_recovers() {
         let mut redis = RedisServer::start(&[]);
         let w = World::new();
-        let rt = runtime();
+        let rt = multi_thread_runtime();
         let store = rt
             .block_on(async {
                 AsyncRedisReplayStore::with_timeout(&redis.url(), Duration::from_millis(300))
@@ -384,7 +352,7 @@ mod async_store {
     fn tls_password_and_no_runtime() {
         let redis = RedisServer::start_tls();
         let w = World::new();
-        let rt = runtime();
+        let rt = multi_thread_runtime();
         let store = rt
             .block_on(async {
                 AsyncRedisReplayStore::with_root_certificates(

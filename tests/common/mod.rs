@@ -202,3 +202,57 @@ pub fn assert_exactly_one_accepted(outputs: &[std::process::Output], payload: &[
         );
     }
 }
+
+/// A multi-threaded Tokio runtime with 4 workers, for races between tasks.
+#[cfg(feature = "async")]
+pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Spawns 16 tasks that wait on one barrier, then open `env` with `opener`; returns their
+/// outcomes (the payload, or the rejection kind).
+#[cfg(feature = "async")]
+pub async fn race_async_open(
+    opener: Arc<eventseal::AsyncOpener>,
+    env: Arc<SealedEnvelope>,
+) -> Vec<std::result::Result<Vec<u8>, ErrorKind>> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (opener, env, barrier) = (opener.clone(), env.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                opener
+                    .open(env.as_bytes())
+                    .await
+                    .map(|o| o.into_payload())
+                    .map_err(|e| e.kind())
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    outcomes
+}
+
+/// Of 16 opens, exactly one accepted and every other one rejected as `replayed`.
+pub fn assert_exactly_one_opened(outcomes: &[std::result::Result<Vec<u8>, ErrorKind>]) {
+    assert_eq!(outcomes.len(), 16);
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.is_ok() || *o == Err(ErrorKind::Replayed)),
+        "{outcomes:?}"
+    );
+}
