@@ -819,6 +819,43 @@ fn clock_at_the_window_edges() {
     }
 }
 
+/// Webhook Ed25519 public keys (Discord, Standard Webhooks `whpk_`) are held to the rule of
+/// trusted sources: a small-order or non-canonical key, under which a signature can verify for
+/// many messages, is refused when the verifier is made; a real key is taken.
+#[test]
+fn hostile_webhook_ed25519_keys() {
+    use base64::engine::general_purpose::STANDARD;
+    use eventseal::webhook::Discord;
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut order_two = [0xffu8; 32]; // y = -1 (p - 1): the point of order 2
+    order_two[0] = 0xec;
+    order_two[31] = 0x7f;
+    let mut non_canonical = [0xffu8; 32]; // y = p + 1, i.e. 1 not reduced
+    non_canonical[0] = 0xee;
+    non_canonical[31] = 0x7f;
+    for (name, key) in [
+        ("all-zero", [0u8; 32]),
+        ("identity", identity),
+        ("order 2", order_two),
+        ("non-canonical identity", non_canonical),
+    ] {
+        assert_eq!(
+            kind(Discord::new(&[hex::encode(key)])),
+            ErrorKind::InvalidKey,
+            "Discord {name}"
+        );
+        let whpk = format!("whpk_{}", STANDARD.encode(key));
+        assert_eq!(
+            kind(StandardWebhooks::new(&[whpk])),
+            ErrorKind::InvalidKey,
+            "whpk_ {name}"
+        );
+    }
+    let (_, real) = StandardSigner::generate_ed25519().unwrap();
+    assert!(StandardWebhooks::new(&[real]).is_ok());
+}
+
 /// Nothing in this file's corpus may panic the parser either, with any limits.
 #[test]
 fn parser_survives_the_corpus_with_tiny_limits() {

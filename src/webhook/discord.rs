@@ -21,17 +21,27 @@ impl Discord {
     /// A verifier for one or more application public keys, hex-encoded as Discord shows them.
     ///
     /// # Errors
-    /// [`Error::InvalidKey`] unless each key is 64 hex digits; none, or more than 16.
+    /// [`Error::InvalidKey`] unless each key is 64 hex digits encoding a valid Ed25519 public
+    /// key (a canonical point of the prime-order subgroup); none, or more than 16.
     pub fn new<S: AsRef<str>>(public_keys: &[S]) -> Result<Self> {
         check_secret_count(public_keys.len())?;
         let keys = public_keys
             .iter()
             .map(|k| {
-                decode_hex(k.as_ref())
+                let key = decode_hex(k.as_ref())
                     .and_then(|b| <[u8; KEY_LEN]>::try_from(b).ok())
                     .ok_or(Error::InvalidKey(
                         "Discord public key must be 64 hex digits",
+                    ))?;
+                // As for trusted sources: a small-order or non-canonical key could make a
+                // signature verify for many messages.
+                if crypto::ed25519_public_key_is_valid(&key) {
+                    Ok(key)
+                } else {
+                    Err(Error::InvalidKey(
+                        "Discord public key is not a point of the prime-order subgroup",
                     ))
+                }
             })
             .collect::<Result<_>>()?;
         Ok(Self {

@@ -53,6 +53,13 @@ fn parse_secret(s: &str) -> Result<Secret> {
         let key: [u8; KEY_LEN] = key
             .try_into()
             .map_err(|_| Error::InvalidKey("whpk_ key must be 32 bytes"))?;
+        // As for trusted sources: a small-order or non-canonical key could make a signature
+        // verify for many messages.
+        if !crypto::ed25519_public_key_is_valid(&key) {
+            return Err(Error::InvalidKey(
+                "whpk_ key is not a point of the prime-order subgroup",
+            ));
+        }
         return Ok(Secret::Ed25519(key));
     }
     // The specification's libraries also accept the base64 secret without its prefix.
