@@ -310,18 +310,20 @@ impl EcdsaP256Pair {
     }
 }
 
-/// A trusted ECDSA P-256 public key, validated and (aws-lc-rs) parsed once when it is loaded,
-/// not on every verification. ring has no parsed form: there the point is decoded per call.
+/// A trusted ECDSA P-256 public key for one signature form (fixed `r || s`, or ASN.1 DER),
+/// validated and (aws-lc-rs) parsed once when it is loaded, not on every verification. ring
+/// has no parsed form: there the point is decoded per call.
 #[derive(Clone)]
 pub(crate) struct P256PublicKey {
     bytes: [u8; P256_PUBLIC_LEN],
+    der: bool,
     #[cfg(feature = "aws-lc-rs")]
     parsed: signature::ParsedPublicKey,
 }
 
 impl PartialEq for P256PublicKey {
     fn eq(&self, other: &Self) -> bool {
-        self.bytes == other.bytes
+        self.bytes == other.bytes && self.der == other.der
     }
 }
 
@@ -329,14 +331,28 @@ impl Eq for P256PublicKey {}
 
 impl P256PublicKey {
     /// The key, if `bytes` is a valid uncompressed point (on the curve, not the identity).
+    /// aws-lc-rs validates the point as it parses it (`EC_KEY_check_key`, or the FIPS
+    /// module's check); ring has no parsed form, so the point is checked by an ECDH probe.
+    /// Its signatures are in fixed `r || s` form (the envelope format's).
     pub(crate) fn new(bytes: &[u8; P256_PUBLIC_LEN]) -> Result<Self> {
+        Self::with_form(bytes, false)
+    }
+
+    /// Its signatures are in ASN.1 DER form (as SendGrid sends them).
+    pub(crate) fn new_der(bytes: &[u8; P256_PUBLIC_LEN]) -> Result<Self> {
+        Self::with_form(bytes, true)
+    }
+
+    fn with_form(bytes: &[u8; P256_PUBLIC_LEN], der: bool) -> Result<Self> {
+        #[cfg(not(feature = "aws-lc-rs"))]
         if !p256_public_key_is_valid(bytes) {
             return Err(Error::InvalidKey("P-256 point is not on the curve"));
         }
         Ok(Self {
             bytes: *bytes,
+            der,
             #[cfg(feature = "aws-lc-rs")]
-            parsed: signature::ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, bytes)
+            parsed: signature::ParsedPublicKey::new(p256_algorithm(der), bytes)
                 .map_err(|_| Error::InvalidKey("P-256 point is not on the curve"))?,
         })
     }
@@ -345,26 +361,30 @@ impl P256PublicKey {
         &self.bytes
     }
 
-    /// Verifies a fixed-form (`r || s`) ECDSA P-256 / SHA-256 signature.
+    /// Verifies an ECDSA P-256 / SHA-256 signature in this key's form.
     pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         #[cfg(feature = "aws-lc-rs")]
         let ok = self.parsed.verify_sig(msg, sig).is_ok();
         #[cfg(not(feature = "aws-lc-rs"))]
-        let ok = ecdsa_p256_verify(&self.bytes, msg, sig);
+        let ok = signature::UnparsedPublicKey::new(p256_algorithm(self.der), &self.bytes)
+            .verify(msg, sig)
+            .is_ok();
         ok
     }
 }
 
-/// Verifies an ECDSA P-256 / SHA-256 signature in fixed `r || s` form.
-#[cfg_attr(feature = "aws-lc-rs", allow(dead_code))] // the ring path and the Wycheproof tests
-pub(crate) fn ecdsa_p256_verify(public: &[u8; P256_PUBLIC_LEN], msg: &[u8], sig: &[u8]) -> bool {
-    signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, public)
-        .verify(msg, sig)
-        .is_ok()
+fn p256_algorithm(der: bool) -> &'static signature::EcdsaVerificationAlgorithm {
+    if der {
+        &signature::ECDSA_P256_SHA256_ASN1
+    } else {
+        &signature::ECDSA_P256_SHA256_FIXED
+    }
 }
 
 /// Whether `public` is a valid uncompressed P-256 point (on the curve, not the identity),
-/// checked by ring during one ephemeral ECDH agreement with it.
+/// checked by ring during one ephemeral ECDH agreement with it. (aws-lc-rs checks the point
+/// when it parses a public key, and needs no probe.)
+#[cfg(not(feature = "aws-lc-rs"))]
 pub(crate) fn p256_public_key_is_valid(public: &[u8; P256_PUBLIC_LEN]) -> bool {
     use backend::agreement;
     let Ok(mine) = agreement::EphemeralPrivateKey::generate(&agreement::ECDH_P256, system_random())
@@ -401,17 +421,6 @@ pub(crate) fn hmac(alg: HmacAlg, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         ctx.update(p);
     }
     ctx.sign().as_ref().to_vec()
-}
-
-/// Verifies an ECDSA P-256 / SHA-256 signature in ASN.1 DER form (as SendGrid sends it).
-pub(crate) fn ecdsa_p256_verify_der(
-    public: &[u8; P256_PUBLIC_LEN],
-    msg: &[u8],
-    sig: &[u8],
-) -> bool {
-    signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, public)
-        .verify(msg, sig)
-        .is_ok()
 }
 
 /// A static X25519 secret, with its public key computed once.
@@ -631,13 +640,17 @@ mod wycheproof {
         ] {
             for g in groups(file) {
                 let Some(pk) = p256_public(&g) else { continue };
+                // The production path: the key parsed once, as trust stores and the SendGrid
+                // verifier hold it. Every group's key is a valid point.
+                let key = if der {
+                    P256PublicKey::new_der(&pk)
+                } else {
+                    P256PublicKey::new(&pk)
+                }
+                .unwrap();
                 for t in g["tests"].as_array().unwrap() {
                     let (msg, sig) = (hx(&t["msg"]), hx(&t["sig"]));
-                    let ok = if der {
-                        ecdsa_p256_verify_der(&pk, &msg, &sig)
-                    } else {
-                        ecdsa_p256_verify(&pk, &msg, &sig)
-                    };
+                    let ok = key.verify(&msg, &sig);
                     assert!(
                         expect(t, ok),
                         "der={der} tcId {} {}",

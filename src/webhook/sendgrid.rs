@@ -8,7 +8,7 @@ use super::{
     check_secret_count, check_timestamp, content_id, decode_b64_std, parse_unix_seconds, Request,
     Verified, Verifier, DEFAULT_TOLERANCE,
 };
-use crate::crypto::{self, P256_PUBLIC_LEN};
+use crate::crypto::{P256PublicKey, P256_PUBLIC_LEN};
 use crate::error::{Error, Result};
 
 /// The DER prefix of a P-256 SubjectPublicKeyInfo with an uncompressed point (RFC 5480):
@@ -19,10 +19,21 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 ];
 
 /// Verifies SendGrid event webhooks.
-#[derive(Debug)]
 pub struct SendGrid {
-    keys: Vec<[u8; P256_PUBLIC_LEN]>,
+    /// Validated and (aws-lc-rs) parsed once, here.
+    keys: Vec<P256PublicKey>,
     tolerance: Duration,
+}
+
+impl std::fmt::Debug for SendGrid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&[u8; P256_PUBLIC_LEN]> =
+            self.keys.iter().map(P256PublicKey::bytes).collect();
+        f.debug_struct("SendGrid")
+            .field("keys", &keys)
+            .field("tolerance", &self.tolerance)
+            .finish()
+    }
 }
 
 impl SendGrid {
@@ -43,10 +54,8 @@ impl SendGrid {
                     .ok_or(Error::InvalidKey(
                         "SendGrid key is not a P-256 SubjectPublicKeyInfo",
                     ))?;
-                if !crypto::p256_public_key_is_valid(&point) {
-                    return Err(Error::InvalidKey("SendGrid key is not on the P-256 curve"));
-                }
-                Ok(point)
+                P256PublicKey::new_der(&point)
+                    .map_err(|_| Error::InvalidKey("SendGrid key is not on the P-256 curve"))
             })
             .collect::<Result<_>>()?;
         Ok(Self {
@@ -86,11 +95,7 @@ impl Verifier for SendGrid {
             .ok_or(Error::Malformed("signature is not base64 DER"))?;
         let ts = parse_unix_seconds(ts_text)?;
         let msg = [ts_text.as_bytes(), request.body()].concat();
-        if !self
-            .keys
-            .iter()
-            .any(|k| crypto::ecdsa_p256_verify_der(k, &msg, &sig))
-        {
+        if !self.keys.iter().any(|k| k.verify(&msg, &sig)) {
             return Err(Error::BadSignature);
         }
         check_timestamp(ts, now, self.tolerance)?;
