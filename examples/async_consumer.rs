@@ -71,7 +71,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!((accepted, replayed), (EVENTS, EVENTS * (DELIVERIES - 1)));
 
-    // A forgery: another key claiming to be orders. Rejected on its signature.
+    // A forgery: another key claiming to be orders. Its key id is not one the consumer trusts
+    // for orders, so it is rejected before any signature check or claim.
     let forger = Sealer::new(SigningKey::generate("orders")?);
     let forged = forger.seal("order.created", b"{}", &[billing.public_key()])?;
     let kind = instances[0]

@@ -1,6 +1,6 @@
 //! Replay stores in Redis, for consumers that run as many instances (feature `redis`):
 //! [`RedisReplayStore`] (blocking, pooled connections) and, with feature `tokio`,
-//! [`AsyncRedisReplayStore`] (one multiplexed, reconnecting connection). Both write the same
+//! [`AsyncRedisReplayStore`] (one shared multiplexed connection). Both write the same
 //! keys with the same command, so sync and async instances of one consumer can share a server.
 
 use std::sync::Mutex;
@@ -139,8 +139,7 @@ impl RedisReplayStore {
 impl ReplayStore for RedisReplayStore {
     fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
         let cmd = claim_command(key, expires_at, now);
-        let set: Option<String> = self.with_connection(|con| cmd.query(con))?;
-        Ok(claim_outcome(set))
+        claim_outcome(self.with_connection(|con| cmd.query(con))?)
     }
 }
 
@@ -161,12 +160,28 @@ fn claim_command(key: &ReplayKey<'_>, expires_at: i64, now: i64) -> redis::Cmd {
     cmd
 }
 
-/// `SET … NX` answers OK when it set the key and nil when the key existed.
-fn claim_outcome(set: Option<String>) -> Claim {
-    match set {
-        Some(_) => Claim::Claimed,
-        None => Claim::AlreadyClaimed,
+/// `SET … NX` answers OK when it set the key and nil when the key existed. Any other reply
+/// (which no Redis gives, but a proxy or a desynchronised connection could) proves nothing
+/// was recorded: the store is then unavailable, never `Claimed`.
+fn claim_outcome(reply: redis::Value) -> Result<Claim> {
+    match reply {
+        redis::Value::Okay => Ok(Claim::Claimed),
+        redis::Value::Nil => Ok(Claim::AlreadyClaimed),
+        other => Err(unexpected_reply(&other)),
     }
+}
+
+fn unexpected_reply(reply: &redis::Value) -> Error {
+    let kind = match reply {
+        redis::Value::SimpleString(_) => "a status",
+        redis::Value::BulkString(_) => "a string",
+        redis::Value::Int(_) => "an integer",
+        redis::Value::Array(_) => "an array",
+        _ => "another value",
+    };
+    Error::store(std::io::Error::other(format!(
+        "unexpected reply from Redis: {kind}"
+    )))
 }
 
 /// A client for `url`; with `root_pem`, a TLS client trusting only those CA certificates.
@@ -181,7 +196,7 @@ fn client(url: &str, root_pem: Option<&[u8]>) -> Result<Client> {
     }
     let tls = matches!(info.addr(), ConnectionAddr::TcpTls { .. });
     if tls {
-        install_tls_provider();
+        install_tls_provider()?;
     }
     match root_pem {
         None => Client::open(info).map_err(|_| Error::InvalidInput("Redis URL")),
@@ -212,17 +227,28 @@ fn client(url: &str, root_pem: Option<&[u8]>) -> Result<Client> {
 
 /// rustls needs a process-wide cryptographic provider, and redis does not choose one: without
 /// it the first TLS connection would panic. If the application has not installed one, this
-/// installs rustls's provider on the crate's own backend (aws-lc-rs, or ring).
-fn install_tls_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_some() {
-        return;
+/// installs rustls's provider on the crate's own backend (aws-lc-rs, its FIPS module with
+/// feature `fips`, or ring). With `fips`, a non-FIPS provider the application installed is
+/// refused rather than silently used for the connection to Redis.
+fn install_tls_provider() -> Result<()> {
+    use rustls::crypto::CryptoProvider;
+    if let Some(installed) = CryptoProvider::get_default() {
+        if cfg!(feature = "fips") && !installed.fips() {
+            return Err(Error::InvalidInput(
+                "the installed rustls provider is not FIPS: cannot connect to Redis over TLS",
+            ));
+        }
+        return Ok(());
     }
-    #[cfg(feature = "aws-lc-rs")]
+    #[cfg(feature = "fips")]
+    let provider = rustls::crypto::default_fips_provider();
+    #[cfg(all(feature = "aws-lc-rs", not(feature = "fips")))]
     let provider = rustls::crypto::aws_lc_rs::default_provider();
     #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
     let provider = rustls::crypto::ring::default_provider();
     // Fails only if another thread installed one in between: a provider is set either way.
     let _ = provider.install_default();
+    Ok(())
 }
 
 /// The server address, without the password the connection info may hold.
@@ -232,30 +258,41 @@ fn address(client: &Client) -> String {
 
 /// A replay store in Redis for async consumers (features `redis` and `tokio`): the keys,
 /// command and guarantees of [`RedisReplayStore`] over one multiplexed connection that all
-/// concurrent claims share (redis's `ConnectionManager`, which reconnects after a failure).
+/// concurrent claims share (their commands are pipelined on it).
 ///
 /// - Each claim, connecting included, completes or fails within the timeout
 ///   ([`DEFAULT_REDIS_TIMEOUT`] unless set); a failure or timeout is
 ///   [`Error::StoreUnavailable`], never an accept. A claim that timed out may still have been
 ///   recorded by Redis: a redelivery is then rejected as a replay (fail closed).
-/// - While Redis is down, claims fail fast; the connection is re-established in the
-///   background and claims succeed again once Redis answers.
-/// - Needs a Tokio runtime with I/O and time enabled (as `#[tokio::main]` gives): created
-///   outside one, [`AsyncRedisReplayStore::new`] is an [`Error::InvalidInput`].
+/// - As with the sync store, a connection on which anything failed (an I/O error, a timeout,
+///   an authentication or server error such as `READONLY` after a failover) is dropped, and
+///   the next claim connects again; the store recovers by itself when Redis answers again.
+/// - Claims run as tasks on the Tokio runtime the store was made in, so the store can be
+///   awaited from any executor; that runtime needs I/O and time enabled (as
+///   `#[tokio::main]` gives). Made outside a runtime, [`AsyncRedisReplayStore::new`] is an
+///   [`Error::InvalidInput`]; a claim whose task fails is [`Error::StoreUnavailable`].
 #[cfg(feature = "tokio")]
 #[derive(Clone)]
 pub struct AsyncRedisReplayStore {
+    inner: std::sync::Arc<AsyncInner>,
+}
+
+#[cfg(feature = "tokio")]
+struct AsyncInner {
     client: Client,
-    manager: redis::aio::ConnectionManager,
     timeout: Duration,
+    runtime: tokio::runtime::Handle,
+    /// The shared connection, with a generation number so that of several claims that saw
+    /// the same connection fail, only the first drops it.
+    connection: tokio::sync::Mutex<(u64, Option<redis::aio::MultiplexedConnection>)>,
 }
 
 #[cfg(feature = "tokio")]
 impl std::fmt::Debug for AsyncRedisReplayStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncRedisReplayStore")
-            .field("addr", &address(&self.client))
-            .field("timeout", &self.timeout)
+            .field("addr", &address(&self.inner.client))
+            .field("timeout", &self.inner.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -263,8 +300,8 @@ impl std::fmt::Debug for AsyncRedisReplayStore {
 #[cfg(feature = "tokio")]
 impl AsyncRedisReplayStore {
     /// A store for the Redis server at `url` (the URLs of [`RedisReplayStore`]) with the
-    /// default timeout. Nothing is connected yet: the first claim connects (use
-    /// [`AsyncRedisReplayStore::ping`] to check the server at start-up).
+    /// default timeout, on the current Tokio runtime. Nothing is connected yet: the first
+    /// claim connects (use [`AsyncRedisReplayStore::ping`] to check the server at start-up).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] if the URL cannot be parsed or no Tokio runtime is running.
@@ -290,20 +327,15 @@ impl AsyncRedisReplayStore {
     }
 
     fn build(client: Client, timeout: Duration) -> Result<Self> {
-        tokio::runtime::Handle::try_current()
+        let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::InvalidInput("AsyncRedisReplayStore needs a Tokio runtime"))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            // Reconnect once per failure; the claim that noticed it fails (fail closed) and a
-            // later claim waits for the new connection.
-            .set_number_of_retries(0);
-        let manager = redis::aio::ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|_| Error::InvalidInput("Redis connection settings"))?;
         Ok(Self {
-            client,
-            manager,
-            timeout,
+            inner: std::sync::Arc::new(AsyncInner {
+                client,
+                timeout,
+                runtime,
+                connection: tokio::sync::Mutex::new((0, None)),
+            }),
         })
     }
 
@@ -312,17 +344,61 @@ impl AsyncRedisReplayStore {
     /// # Errors
     /// [`Error::StoreUnavailable`] otherwise.
     pub async fn ping(&self) -> Result<()> {
-        let cmd = redis::cmd("PING");
-        self.run::<String>(&cmd).await.map(|_| ())
+        match self.run(redis::cmd("PING")).await? {
+            redis::Value::SimpleString(pong) if pong == "PONG" => Ok(()),
+            other => Err(unexpected_reply(&other)),
+        }
     }
 
-    /// Runs `cmd` on the shared connection within the timeout.
-    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        let mut con = self.manager.clone();
-        match tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut con)).await {
-            Ok(result) => result.map_err(Error::store),
-            Err(elapsed) => Err(Error::store(elapsed)),
+    /// Runs `cmd` as a task on the store's runtime, within the timeout.
+    async fn run(&self, cmd: redis::Cmd) -> Result<redis::Value> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        self.inner
+            .runtime
+            .spawn(async move { inner.run(cmd).await })
+            .await
+            .map_err(Error::store)?
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl AsyncInner {
+    async fn run(&self, cmd: redis::Cmd) -> Result<redis::Value> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let (generation, mut con) = tokio::time::timeout_at(deadline, self.connection())
+            .await
+            .map_err(Error::store)??;
+        let reply = tokio::time::timeout_at(deadline, cmd.query_async::<redis::Value>(&mut con))
+            .await
+            .map_err(Error::store)
+            .and_then(|r| r.map_err(Error::store));
+        if reply.is_err() {
+            // Whatever failed (I/O, timeout, AUTH, READONLY, …), do not reuse this connection.
+            let mut shared = self.connection.lock().await;
+            if shared.0 == generation {
+                *shared = (generation.wrapping_add(1), None);
+            }
         }
+        reply
+    }
+
+    /// The shared connection, connecting if there is none. Concurrent claims wait for one
+    /// connection attempt rather than each making their own.
+    async fn connection(&self) -> Result<(u64, redis::aio::MultiplexedConnection)> {
+        let mut shared = self.connection.lock().await;
+        if let (generation, Some(con)) = &*shared {
+            return Ok((*generation, con.clone()));
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
+        let con = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(Error::store)?;
+        shared.1 = Some(con.clone());
+        Ok((shared.0, con))
     }
 }
 
@@ -335,6 +411,6 @@ impl crate::replay_async::AsyncReplayStore for AsyncRedisReplayStore {
         now: i64,
     ) -> crate::replay_async::ClaimFuture<'a> {
         let cmd = claim_command(&key, expires_at, now);
-        Box::pin(async move { Ok(claim_outcome(self.run::<Option<String>>(&cmd).await?)) })
+        Box::pin(async move { claim_outcome(self.run(cmd).await?) })
     }
 }

@@ -137,3 +137,139 @@ fn window_rejections_are_audited_as_verified() {
     assert_eq!(events[0]["kind"], "key-expired");
     assert_eq!(events[0]["header_verified"], "true");
 }
+
+/// The async opener emits exactly the audit events the sync one does, for every stage a
+/// rejection can come from: parse, signature, key window, policy, recipient, freshness, replay,
+/// and a failing store.
+#[cfg(feature = "async")]
+#[test]
+fn async_opener_audits_exactly_as_the_sync_one() {
+    use eventseal::{
+        AsyncOpener, AsyncReplayStore, Claim, ClaimFuture, Error, MemoryReplayStore, Opener,
+        ReplayKey, ReplayStore, TrustStore, TrustedKey, TrustedSource,
+    };
+    /// Fails every claim, sync or async.
+    struct Down;
+    impl ReplayStore for Down {
+        fn claim(&self, _: &ReplayKey<'_>, _: i64, _: i64) -> eventseal::Result<Claim> {
+            Err(Error::StoreUnavailable(Box::new(std::io::Error::other(
+                "down",
+            ))))
+        }
+    }
+    impl AsyncReplayStore for Down {
+        fn claim_async<'a>(&'a self, k: ReplayKey<'a>, e: i64, n: i64) -> ClaimFuture<'a> {
+            Box::pin(async move { self.claim(&k, e, n) })
+        }
+    }
+
+    let w = World::new();
+    let env = w.seal(b"x");
+    let mut tampered = Parts::of(env.as_bytes());
+    tampered.signature[0] ^= 1;
+    let not_for_me = w
+        .orders
+        .seal("order.created", b"x", &[w.audit_pub()])
+        .unwrap();
+    let refused_type = w
+        .orders
+        .seal("invoice.paid", b"x", &[w.billing_pub()])
+        .unwrap();
+    let trust = || {
+        let mut s = TrustedSource::new("orders").unwrap();
+        s.allow("order.*").unwrap();
+        s.add_key(TrustedKey::new(w.orders.key().verifying_key().clone()))
+            .unwrap();
+        let mut t = TrustStore::new();
+        t.add_source(s);
+        t
+    };
+    let retired = || {
+        let mut s = TrustedSource::new("orders").unwrap();
+        s.allow("*").unwrap();
+        s.add_key(
+            TrustedKey::new(w.orders.key().verifying_key().clone()).with_window(None, Some(T0 - 1)),
+        )
+        .unwrap();
+        let mut t = TrustStore::new();
+        t.add_source(s);
+        t
+    };
+    let inputs: Vec<(TrustStore, bool, Vec<u8>)> = vec![
+        (trust(), false, b"not json".to_vec()),
+        (trust(), false, tampered.to_envelope()),
+        (retired(), false, env.as_bytes().to_vec()),
+        (trust(), false, refused_type.as_bytes().to_vec()),
+        (trust(), false, not_for_me.as_bytes().to_vec()),
+        (trust(), false, env.as_bytes().to_vec()), // accepted: no event
+        (trust(), false, env.as_bytes().to_vec()), // replayed (same store)
+        (trust(), true, env.as_bytes().to_vec()),  // store down
+    ];
+    let run = |asynchronous: bool| -> Vec<BTreeMap<String, String>> {
+        let events: Events = Arc::default();
+        let memory = Arc::new(MemoryReplayStore::new(10));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(Capture(events.clone()), || {
+            for (trust, down, bytes) in &inputs {
+                let keys = copy_keys(&w.billing);
+                let outcome = if asynchronous {
+                    let store: Arc<dyn AsyncReplayStore> = if *down {
+                        Arc::new(Down)
+                    } else {
+                        memory.clone()
+                    };
+                    let o =
+                        AsyncOpener::new(keys, trust.clone(), store).with_clock(w.clock.clone());
+                    rt.block_on(o.open(bytes)).map(|_| ())
+                } else {
+                    let store: Arc<dyn ReplayStore> = if *down {
+                        Arc::new(Down)
+                    } else {
+                        memory.clone()
+                    };
+                    let o = Opener::new(keys, trust.clone(), store).with_clock(w.clock.clone());
+                    o.open(bytes).map(|_| ())
+                };
+                let _ = outcome;
+            }
+            // A stale envelope, last: the clock moves past its expiry.
+            let stale = w.seal(b"stale");
+            w.clock.advance(3600);
+            let keys = copy_keys(&w.billing);
+            let kind = if asynchronous {
+                let o = AsyncOpener::new(keys, trust(), memory.clone()).with_clock(w.clock.clone());
+                rt.block_on(o.open(stale.as_bytes())).unwrap_err().kind()
+            } else {
+                let o = Opener::new(keys, trust(), memory.clone()).with_clock(w.clock.clone());
+                o.open(stale.as_bytes()).unwrap_err().kind()
+            };
+            assert_eq!(kind, eventseal::ErrorKind::Expired);
+            w.clock.advance(-3600);
+        });
+        let mut events = events.lock().unwrap().clone();
+        // The stale envelope's id differs between the two runs (it is sealed in each).
+        if let Some(last) = events.last_mut() {
+            last.remove("envelope_id");
+        }
+        events
+    };
+    let sync_events = run(false);
+    let async_events = run(true);
+    let kinds: Vec<&str> = sync_events.iter().map(|e| e["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "malformed",
+            "bad-signature",
+            "key-expired",
+            "policy-denied",
+            "not-a-recipient",
+            "replayed",
+            "store-unavailable",
+            "expired"
+        ]
+    );
+    assert_eq!(sync_events, async_events);
+}

@@ -278,3 +278,33 @@ fn eventbridge_defaults_fit_the_entry() {
         );
     }
 }
+
+/// The async opener binds delivered events exactly as the sync one: the genuine delivery opens
+/// once, a redelivery is replayed, and a re-put from another account is a binding mismatch.
+#[cfg(feature = "async")]
+#[tokio::test]
+async fn async_opener_binds_delivered_events() {
+    let w = World::new();
+    let opener = eventseal::AsyncOpener::new(
+        copy_keys(&w.billing),
+        trust(&w),
+        Arc::new(MemoryReplayStore::new(100)),
+    )
+    .with_clock(w.clock.clone());
+    let e = entry(&w, b"async via the bus");
+    assert_eq!(
+        kind(opener.open_eventbridge(&deliver(&e, ROGUE_ACCOUNT)).await),
+        ErrorKind::BindingMismatch
+    );
+    let genuine = deliver(&e, ORDERS_ACCOUNT);
+    let opened = opener.open_eventbridge(&genuine).await.unwrap();
+    assert_eq!(opened.payload(), b"async via the bus");
+    assert_eq!(
+        kind(opener.open_eventbridge(&genuine).await),
+        ErrorKind::Replayed
+    );
+    assert_eq!(
+        kind(opener.open_eventbridge(b"{}").await),
+        ErrorKind::Malformed
+    );
+}

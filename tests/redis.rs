@@ -346,8 +346,8 @@ mod async_store {
         });
     }
 
-    /// TLS with the test CA, and a password, through the async store; outside a runtime the
-    /// store cannot be made (a typed error, not a panic).
+    /// Through the async store: TLS with the test CA; a password (never shown by Debug); and
+    /// outside a runtime the store cannot be made (a typed error, not a panic).
     #[test]
     fn tls_password_and_no_runtime() {
         let redis = RedisServer::start_tls();
@@ -391,5 +391,170 @@ mod async_store {
             kind(AsyncRedisReplayStore::new(&redis.url())),
             ErrorKind::InvalidInput
         );
+    }
+
+    /// A store made on one runtime can be awaited from any executor (its claims run as tasks
+    /// on that runtime); on a runtime without timers, a claim is a typed error, not a panic.
+    #[test]
+    fn other_executors_and_runtimes_without_timers() {
+        let redis = RedisServer::start(&[]);
+        let rt = multi_thread_runtime();
+        let store = rt
+            .block_on(async { AsyncRedisReplayStore::new(&redis.url()) })
+            .unwrap();
+        let key = ReplayKey {
+            consumer: "billing",
+            source: "orders",
+            id: "0190a4c2-0000-7000-8000-00000000000e",
+        };
+        // Polled by a bare executor on this thread, outside any Tokio context.
+        assert_eq!(
+            block_on(store.claim_async(key, T0 + 60, T0)).unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            block_on(store.claim_async(key, T0 + 60, T0)).unwrap(),
+            Claim::AlreadyClaimed
+        );
+        // A runtime built without `enable_all()`: no timer, no I/O driver.
+        let bare = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let store = bare
+            .block_on(async { AsyncRedisReplayStore::new(&redis.url()) })
+            .unwrap();
+        let claim = bare.block_on(store.claim_async(key, T0 + 60, T0));
+        assert_eq!(kind(claim), ErrorKind::StoreUnavailable);
+    }
+
+    /// Polls a future to completion on this thread, outside any Tokio runtime.
+    fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+        use std::task::{Context, Poll, Wake, Waker};
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return out;
+            }
+            std::thread::park();
+        }
+    }
+
+    /// Failures the connection itself cannot recover from: a password the server does not
+    /// (yet) accept, and a server that stops answering on an open connection. Claims are
+    /// rejected within the timeout meanwhile, and succeed once the server is right again.
+    #[test]
+    fn recovers_from_auth_errors_and_a_frozen_server() {
+        let redis = RedisServer::start(&["--requirepass", "old-pass"]);
+        let w = World::new();
+        let rt = multi_thread_runtime();
+        let url = format!("redis://:new-pass@127.0.0.1:{}", redis.port);
+        let store = rt
+            .block_on(async {
+                AsyncRedisReplayStore::with_timeout(&url, Duration::from_millis(300))
+            })
+            .unwrap();
+        let opener = async_opener(&w, Arc::new(store));
+        let sync = redis_opener(
+            &w,
+            Arc::new(
+                RedisReplayStore::new(&url)
+                    .unwrap()
+                    .with_timeout(Duration::from_millis(300)),
+            ),
+        );
+        // The password is rotated on the server after the consumers were configured.
+        let (first, second) = (w.seal(b"first"), w.seal(b"second"));
+        rt.block_on(async {
+            assert_eq!(
+                kind(opener.open(first.as_bytes()).await),
+                ErrorKind::StoreUnavailable
+            );
+        });
+        assert_eq!(
+            kind(sync.open(second.as_bytes())),
+            ErrorKind::StoreUnavailable
+        );
+        redis.command(
+            Some("old-pass"),
+            &["CONFIG", "SET", "requirepass", "new-pass"],
+        );
+        rt.block_on(async {
+            assert_eq!(
+                opener.open(first.as_bytes()).await.unwrap().payload(),
+                b"first"
+            );
+        });
+        assert_eq!(sync.open(second.as_bytes()).unwrap().payload(), b"second");
+
+        // Frozen: the open connections get no answer; each claim fails within its timeout.
+        let frozen = w.seal(b"frozen");
+        redis.pause();
+        rt.block_on(async {
+            for _ in 0..3 {
+                let started = std::time::Instant::now();
+                assert_eq!(
+                    kind(opener.open(frozen.as_bytes()).await),
+                    ErrorKind::StoreUnavailable
+                );
+                assert!(started.elapsed() < Duration::from_secs(2));
+            }
+        });
+        assert_eq!(
+            kind(sync.open(frozen.as_bytes())),
+            ErrorKind::StoreUnavailable
+        );
+        redis.resume();
+        // A SET sent before the freeze timed out may have been applied when the server woke:
+        // the envelope is then a replay (fail closed). Either way it never opens twice.
+        rt.block_on(async {
+            let outcomes = [
+                opener
+                    .open(frozen.as_bytes())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.kind()),
+                opener
+                    .open(frozen.as_bytes())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.kind()),
+            ];
+            assert!(
+                outcomes.iter().filter(|o| o.is_ok()).count() <= 1,
+                "{outcomes:?}"
+            );
+            assert_eq!(outcomes[1], Err(ErrorKind::Replayed), "{outcomes:?}");
+            // And fresh envelopes open again.
+            assert!(opener.open(w.seal(b"after").as_bytes()).await.is_ok());
+        });
+        assert!(sync.open(w.seal(b"after sync").as_bytes()).is_ok());
+    }
+
+    /// A certificate from the trusted CA but for another host name is refused.
+    #[test]
+    fn tls_checks_the_host_name() {
+        let redis = RedisServer::start_tls_for(&["redis.example"]);
+        let rt = multi_thread_runtime();
+        let ca = redis.ca_pem();
+        let store = rt
+            .block_on(async {
+                AsyncRedisReplayStore::with_root_certificates(
+                    &redis.tls_url(),
+                    &ca,
+                    Duration::from_secs(2),
+                )
+            })
+            .unwrap();
+        assert_eq!(kind(rt.block_on(store.ping())), ErrorKind::StoreUnavailable);
+        let sync = RedisReplayStore::with_root_certificates(&redis.tls_url(), &ca).unwrap();
+        assert_eq!(kind(sync.ping()), ErrorKind::StoreUnavailable);
     }
 }

@@ -18,16 +18,22 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start(extra: &[&str]) -> Self {
-        Self::start_on(false, extra)
+        Self::start_on(None, extra)
     }
 
     /// A server that speaks only TLS, with a certificate for `localhost` and `127.0.0.1`
     /// issued by a fresh test CA (see [`RedisServer::ca_pem`]).
     pub fn start_tls() -> Self {
-        Self::start_on(true, &[])
+        Self::start_tls_for(&["localhost", "127.0.0.1"])
     }
 
-    fn start_on(tls: bool, extra: &[&str]) -> Self {
+    /// A TLS-only server whose certificate (from a fresh test CA) names `names`.
+    pub fn start_tls_for(names: &[&str]) -> Self {
+        Self::start_on(Some(names), &[])
+    }
+
+    fn start_on(tls_names: Option<&[&str]>, extra: &[&str]) -> Self {
+        let tls = tls_names.is_some();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -57,8 +63,8 @@ impl RedisServer {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        if tls {
-            let ca = write_test_certificates(dir.path());
+        if let Some(names) = tls_names {
+            let ca = write_test_certificates_for(dir.path(), names);
             for (flag, file) in [
                 ("--tls-cert-file", "server.pem"),
                 ("--tls-key-file", "server.key"),
@@ -96,6 +102,40 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a paused server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        // The shell's own `kill`: no procps needed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill {signal} {pid}")])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Runs one command on the server (for test set-up), with `password` if it has one.
+    pub fn command(&self, password: Option<&str>, args: &[&str]) -> redis::Value {
+        let url = match password {
+            Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
+            None => self.url(),
+        };
+        let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query(&mut con).unwrap()
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -121,6 +161,11 @@ impl RedisServer {
 /// Writes `server.pem` and `server.key` (for `localhost` and `127.0.0.1`, issued by a fresh
 /// CA) into `dir`; returns the CA certificate (PEM).
 pub fn write_test_certificates(dir: &std::path::Path) -> String {
+    write_test_certificates_for(dir, &["localhost", "127.0.0.1"])
+}
+
+/// As [`write_test_certificates`], for a server certificate naming `names`.
+pub fn write_test_certificates_for(dir: &std::path::Path, names: &[&str]) -> String {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -130,9 +175,8 @@ pub fn write_test_certificates(dir: &std::path::Path) -> String {
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let server_key = rcgen::KeyPair::generate().unwrap();
-    let server_params =
-        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let server_params = rcgen::CertificateParams::new(names).unwrap();
     let server_cert = server_params.signed_by(&server_key, &issuer).unwrap();
     std::fs::write(dir.join("server.pem"), server_cert.pem()).unwrap();
     std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
