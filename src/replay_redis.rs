@@ -283,8 +283,12 @@ struct AsyncInner {
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     /// The shared connection, with a generation number so that of several claims that saw
-    /// the same connection fail, only the first drops it.
-    connection: tokio::sync::Mutex<(u64, Option<redis::aio::MultiplexedConnection>)>,
+    /// the same connection fail, only the first drops it. A plain mutex: it is held only to
+    /// clone or replace the connection, never across an await.
+    current: Mutex<(u64, Option<redis::aio::MultiplexedConnection>)>,
+    /// Held while connecting, so that concurrent claims wait for one connection attempt
+    /// rather than each making their own.
+    connecting: tokio::sync::Mutex<()>,
 }
 
 #[cfg(feature = "tokio")]
@@ -334,7 +338,8 @@ impl AsyncRedisReplayStore {
                 client,
                 timeout,
                 runtime,
-                connection: tokio::sync::Mutex::new((0, None)),
+                current: Mutex::new((0, None)),
+                connecting: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -374,20 +379,23 @@ impl AsyncInner {
             .and_then(|r| r.map_err(Error::store));
         if reply.is_err() {
             // Whatever failed (I/O, timeout, AUTH, READONLY, …), do not reuse this connection.
-            let mut shared = self.connection.lock().await;
-            if shared.0 == generation {
-                *shared = (generation.wrapping_add(1), None);
+            if let Ok(mut current) = self.current.lock() {
+                if current.0 == generation {
+                    *current = (generation.wrapping_add(1), None);
+                }
             }
         }
         reply
     }
 
-    /// The shared connection, connecting if there is none. Concurrent claims wait for one
-    /// connection attempt rather than each making their own.
+    /// The shared connection, connecting if there is none.
     async fn connection(&self) -> Result<(u64, redis::aio::MultiplexedConnection)> {
-        let mut shared = self.connection.lock().await;
-        if let (generation, Some(con)) = &*shared {
-            return Ok((*generation, con.clone()));
+        if let Some(found) = self.current()? {
+            return Ok(found);
+        }
+        let _connecting = self.connecting.lock().await;
+        if let Some(found) = self.current()? {
+            return Ok(found); // another claim connected while this one waited
         }
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout))
@@ -397,10 +405,22 @@ impl AsyncInner {
             .get_multiplexed_async_connection_with_config(&config)
             .await
             .map_err(Error::store)?;
-        shared.1 = Some(con.clone());
-        Ok((shared.0, con))
+        let mut current = self.current.lock().map_err(|_| Error::store(Poisoned))?;
+        current.1 = Some(con.clone());
+        Ok((current.0, con))
+    }
+
+    fn current(&self) -> Result<Option<(u64, redis::aio::MultiplexedConnection)>> {
+        let current = self.current.lock().map_err(|_| Error::store(Poisoned))?;
+        Ok(current.1.clone().map(|con| (current.0, con)))
     }
 }
+
+/// A lock poisoned by a panic elsewhere: the store is unavailable rather than trusted.
+#[cfg(feature = "tokio")]
+#[derive(Debug, thiserror::Error)]
+#[error("Redis store lock poisoned")]
+struct Poisoned;
 
 #[cfg(feature = "tokio")]
 impl crate::replay_async::AsyncReplayStore for AsyncRedisReplayStore {
