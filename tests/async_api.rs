@@ -212,33 +212,9 @@ fn sqlite_on_the_blocking_pool() {
         id: "0190a4c2-0000-7000-8000-000000000009",
     };
     let claim = store.claim_async(key, T0 + 60, T0);
-    assert_eq!(
-        kind(futures_lite_block_on(claim)),
-        ErrorKind::StoreUnavailable
-    );
+    assert_eq!(kind(block_on(claim)), ErrorKind::StoreUnavailable);
     // The sync store behind it still works, and saw nothing of that claim.
     assert_eq!(sqlite.claim(&key, T0 + 60, T0).unwrap(), Claim::Claimed);
-}
-
-/// Polls a future to completion on this thread, outside any Tokio runtime.
-#[cfg(feature = "tokio")]
-fn futures_lite_block_on<F: std::future::Future>(fut: F) -> F::Output {
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
-    }
 }
 
 /// Webhooks: `verify_and_claim_async` verifies exactly as the sync call does and shares its

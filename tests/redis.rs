@@ -427,26 +427,6 @@ mod async_store {
         assert_eq!(kind(claim), ErrorKind::StoreUnavailable);
     }
 
-    /// Polls a future to completion on this thread, outside any Tokio runtime.
-    fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-        use std::task::{Context, Poll, Wake, Waker};
-        struct Unpark(std::thread::Thread);
-        impl Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        let mut fut = std::pin::pin!(fut);
-        loop {
-            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-                return out;
-            }
-            std::thread::park();
-        }
-    }
-
     /// Failures the connection itself cannot recover from: a password the server does not
     /// (yet) accept, and a server that stops answering on an open connection. Claims are
     /// rejected within the timeout meanwhile, and succeed once the server is right again.

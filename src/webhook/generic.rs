@@ -4,13 +4,11 @@
 
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
 use super::{
-    any_matches, check_timestamp, content_id, decode_b64_std, decode_hex, parse_unix_seconds,
+    check_timestamp, content_id, decode_b64_std, decode_hex, parse_unix_seconds, HmacSecrets,
     Request, Verified, Verifier, DEFAULT_TOLERANCE,
 };
-use crate::crypto::{self, HmacAlg};
+use crate::crypto::HmacAlg;
 use crate::error::{Error, Result};
 
 /// How the MAC is written in the header.
@@ -38,7 +36,7 @@ pub struct GenericHmac {
     template: Vec<Part>,
     timestamp_header: Option<String>,
     id_header: Option<String>,
-    secrets: Vec<Zeroizing<Vec<u8>>>,
+    secrets: HmacSecrets,
     tolerance: Duration,
 }
 
@@ -49,7 +47,7 @@ impl std::fmt::Debug for GenericHmac {
             .field("prefix", &self.prefix)
             .field("encoding", &self.encoding)
             .field("template", &self.template)
-            .field("secrets", &self.secrets.len())
+            .field("secrets", &self.secrets)
             .finish_non_exhaustive()
     }
 }
@@ -107,7 +105,7 @@ impl GenericHmac {
         template: &str,
         secrets: &[S],
     ) -> Result<Self> {
-        let secrets = super::raw_secrets(secrets, "empty secret")?;
+        let secrets = HmacSecrets::new(secrets, "empty secret")?;
         Ok(Self {
             header: header.to_owned(),
             prefix: prefix.to_owned(),
@@ -210,12 +208,9 @@ impl Verifier for GenericHmac {
                 Part::Id => id.unwrap_or_default().as_bytes(),
             })
             .collect();
-        let ok = self.secrets.iter().fold(false, |ok, key| {
-            ok | any_matches(
-                &crypto::hmac(HmacAlg::Sha256, key, &signed),
-                sigs.iter().map(Vec::as_slice),
-            )
-        });
+        let ok = self
+            .secrets
+            .matches(HmacAlg::Sha256, &signed, sigs.iter().map(Vec::as_slice));
         if !ok {
             return Err(Error::BadSignature);
         }

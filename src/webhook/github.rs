@@ -2,23 +2,14 @@
 //! secret. No timestamp is signed, and `X-GitHub-Delivery` is not covered by the signature, so
 //! the deduplication id is a hash of the body.
 
-use zeroize::Zeroizing;
-
-use super::{any_matches, content_id, decode_hex, Request, Verified, Verifier};
-use crate::crypto::{self, HmacAlg};
+use super::{content_id, decode_hex, HmacSecrets, Request, Verified, Verifier};
+use crate::crypto::HmacAlg;
 use crate::error::{Error, Result};
 
 /// Verifies GitHub webhooks.
+#[derive(Debug)]
 pub struct GitHub {
-    secrets: Vec<Zeroizing<Vec<u8>>>,
-}
-
-impl std::fmt::Debug for GitHub {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitHub")
-            .field("secrets", &self.secrets.len())
-            .finish()
-    }
+    secrets: HmacSecrets,
 }
 
 impl GitHub {
@@ -27,7 +18,7 @@ impl GitHub {
     /// # Errors
     /// [`Error::InvalidKey`] for an empty secret, none, or more than 16.
     pub fn new<S: AsRef<str>>(secrets: &[S]) -> Result<Self> {
-        let secrets = super::raw_secrets(secrets, "empty GitHub secret")?;
+        let secrets = HmacSecrets::new(secrets, "empty GitHub secret")?;
         Ok(Self { secrets })
     }
 }
@@ -43,12 +34,9 @@ impl Verifier for GitHub {
             .strip_prefix("sha256=")
             .ok_or(Error::Malformed("X-Hub-Signature-256 without sha256="))?;
         let sig = decode_hex(hex).ok_or(Error::Malformed("X-Hub-Signature-256 is not hex"))?;
-        let ok = self.secrets.iter().fold(false, |ok, key| {
-            ok | any_matches(
-                &crypto::hmac(HmacAlg::Sha256, key, &[request.body()]),
-                [sig.as_slice()],
-            )
-        });
+        let ok = self
+            .secrets
+            .matches(HmacAlg::Sha256, &[request.body()], [sig.as_slice()]);
         if !ok {
             return Err(Error::BadSignature);
         }

@@ -434,18 +434,42 @@ impl Request<'_> {
 
 /// Secrets used as their raw UTF-8 bytes (Stripe, GitHub, Slack, Shopify, Twilio, generic):
 /// 1 to 16 of them (rotation), none empty; zeroized on drop.
-pub(crate) fn raw_secrets<S: AsRef<str>>(
-    secrets: &[S],
-    empty: &'static str,
-) -> Result<Vec<zeroize::Zeroizing<Vec<u8>>>> {
-    check_secret_count(secrets.len())?;
-    secrets
-        .iter()
-        .map(|s| match s.as_ref() {
-            "" => Err(Error::InvalidKey(empty)),
-            s => Ok(zeroize::Zeroizing::new(s.as_bytes().to_vec())),
+pub(crate) struct HmacSecrets(Vec<zeroize::Zeroizing<Vec<u8>>>);
+
+/// Shows how many secrets there are, never their bytes.
+impl std::fmt::Debug for HmacSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.len())
+    }
+}
+
+impl HmacSecrets {
+    /// The secrets' UTF-8 bytes; `empty` is the error for an empty one.
+    pub(crate) fn new<S: AsRef<str>>(secrets: &[S], empty: &'static str) -> Result<Self> {
+        check_secret_count(secrets.len())?;
+        secrets
+            .iter()
+            .map(|s| match s.as_ref() {
+                "" => Err(Error::InvalidKey(empty)),
+                s => Ok(zeroize::Zeroizing::new(s.as_bytes().to_vec())),
+            })
+            .collect::<Result<_>>()
+            .map(Self)
+    }
+
+    /// Whether one of `candidates` is the `alg` HMAC of `parts` under one of the secrets.
+    /// Every secret's MAC is computed and compared with every candidate, in constant time
+    /// ([`any_matches`]), so the time does not say which secret or candidate matched.
+    pub(crate) fn matches<'c>(
+        &self,
+        alg: crypto::HmacAlg,
+        parts: &[&[u8]],
+        candidates: impl IntoIterator<Item = &'c [u8]> + Clone,
+    ) -> bool {
+        self.0.iter().fold(false, |ok, key| {
+            ok | any_matches(&crypto::hmac(alg, key, parts), candidates.clone())
         })
-        .collect()
+    }
 }
 
 /// Several secrets (rotation): at least one, at most 16.

@@ -3,27 +3,18 @@
 
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
 use super::{
-    any_matches, check_timestamp, content_id, decode_hex, parse_unix_seconds, Request, Verified,
+    check_timestamp, content_id, decode_hex, parse_unix_seconds, HmacSecrets, Request, Verified,
     Verifier, DEFAULT_TOLERANCE,
 };
-use crate::crypto::{self, HmacAlg};
+use crate::crypto::HmacAlg;
 use crate::error::{Error, Result};
 
 /// Verifies Slack requests.
+#[derive(Debug)]
 pub struct Slack {
-    secrets: Vec<Zeroizing<Vec<u8>>>,
+    secrets: HmacSecrets,
     tolerance: Duration,
-}
-
-impl std::fmt::Debug for Slack {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Slack")
-            .field("secrets", &self.secrets.len())
-            .finish()
-    }
 }
 
 impl Slack {
@@ -32,7 +23,7 @@ impl Slack {
     /// # Errors
     /// [`Error::InvalidKey`] for an empty secret, none, or more than 16.
     pub fn new<S: AsRef<str>>(secrets: &[S]) -> Result<Self> {
-        let secrets = super::raw_secrets(secrets, "empty Slack signing secret")?;
+        let secrets = HmacSecrets::new(secrets, "empty Slack signing secret")?;
         Ok(Self {
             secrets,
             tolerance: DEFAULT_TOLERANCE,
@@ -68,12 +59,9 @@ impl Verifier for Slack {
             .ok_or(Error::Malformed("X-Slack-Signature without v0="))?;
         let sig = decode_hex(hex).ok_or(Error::Malformed("X-Slack-Signature is not hex"))?;
         let signed: [&[u8]; 4] = [b"v0:", ts_text.as_bytes(), b":", request.body()];
-        let ok = self.secrets.iter().fold(false, |ok, key| {
-            ok | any_matches(
-                &crypto::hmac(HmacAlg::Sha256, key, &signed),
-                [sig.as_slice()],
-            )
-        });
+        let ok = self
+            .secrets
+            .matches(HmacAlg::Sha256, &signed, [sig.as_slice()]);
         if !ok {
             return Err(Error::BadSignature);
         }

@@ -3,27 +3,18 @@
 
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
 use super::{
-    any_matches, check_timestamp, content_id, decode_hex, parse_unix_seconds, Request, Verified,
+    check_timestamp, content_id, decode_hex, parse_unix_seconds, HmacSecrets, Request, Verified,
     Verifier, DEFAULT_TOLERANCE,
 };
-use crate::crypto::{self, HmacAlg};
+use crate::crypto::HmacAlg;
 use crate::error::{Error, Result};
 
 /// Verifies Stripe webhooks.
+#[derive(Debug)]
 pub struct Stripe {
-    secrets: Vec<Zeroizing<Vec<u8>>>,
+    secrets: HmacSecrets,
     tolerance: Duration,
-}
-
-impl std::fmt::Debug for Stripe {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stripe")
-            .field("secrets", &self.secrets.len())
-            .finish()
-    }
 }
 
 impl Stripe {
@@ -32,7 +23,7 @@ impl Stripe {
     /// # Errors
     /// [`Error::InvalidKey`] for an empty secret, none, or more than 16.
     pub fn new<S: AsRef<str>>(secrets: &[S]) -> Result<Self> {
-        let secrets = super::raw_secrets(secrets, "empty Stripe secret")?;
+        let secrets = HmacSecrets::new(secrets, "empty Stripe secret")?;
         Ok(Self {
             secrets,
             tolerance: DEFAULT_TOLERANCE,
@@ -83,11 +74,9 @@ impl Verifier for Stripe {
         }
         request.check_signature_count(v1.len())?;
         let signed: [&[u8]; 3] = [t.as_bytes(), b".", request.body()];
-        let mut ok = false;
-        for key in &self.secrets {
-            let tag = crypto::hmac(HmacAlg::Sha256, key, &signed);
-            ok |= any_matches(&tag, v1.iter().map(Vec::as_slice));
-        }
+        let ok = self
+            .secrets
+            .matches(HmacAlg::Sha256, &signed, v1.iter().map(Vec::as_slice));
         if !ok {
             return Err(Error::BadSignature);
         }

@@ -6,9 +6,7 @@
 //! requested it, with or without an explicit default port; like Twilio's own libraries, both
 //! forms are tried.
 
-use zeroize::Zeroizing;
-
-use super::{any_matches, content_id, decode_b64_std, encode_hex, Request, Verified, Verifier};
+use super::{content_id, decode_b64_std, encode_hex, HmacSecrets, Request, Verified, Verifier};
 use crate::crypto::{self, HmacAlg};
 use crate::error::{Error, Result};
 
@@ -16,16 +14,9 @@ use crate::error::{Error, Result};
 const MAX_PARAMS: usize = 1024;
 
 /// Verifies Twilio webhooks. The request must carry its URL ([`Request::with_url`]).
+#[derive(Debug)]
 pub struct Twilio {
-    tokens: Vec<Zeroizing<Vec<u8>>>,
-}
-
-impl std::fmt::Debug for Twilio {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Twilio")
-            .field("tokens", &self.tokens.len())
-            .finish()
-    }
+    tokens: HmacSecrets,
 }
 
 impl Twilio {
@@ -34,7 +25,7 @@ impl Twilio {
     /// # Errors
     /// [`Error::InvalidKey`] for an empty token, none, or more than 16.
     pub fn new<S: AsRef<str>>(auth_tokens: &[S]) -> Result<Self> {
-        let tokens = super::raw_secrets(auth_tokens, "empty Twilio auth token")?;
+        let tokens = HmacSecrets::new(auth_tokens, "empty Twilio auth token")?;
         Ok(Self { tokens })
     }
 }
@@ -146,19 +137,14 @@ impl Verifier for Twilio {
         // The URL form that verified is what was signed; it (not the form the caller passed,
         // which may carry any port) goes into the dedupe id.
         let mut signed_url = None;
-        for token in &self.tokens {
-            for u in &urls {
-                let mut parts: Vec<&[u8]> = vec![u.as_bytes()];
-                for (k, v) in &params {
-                    parts.push(k);
-                    parts.push(v);
-                }
-                if any_matches(
-                    &crypto::hmac(HmacAlg::Sha1, token, &parts),
-                    [sig.as_slice()],
-                ) {
-                    signed_url.get_or_insert(u.as_str());
-                }
+        for u in &urls {
+            let mut parts: Vec<&[u8]> = vec![u.as_bytes()];
+            for (k, v) in &params {
+                parts.push(k);
+                parts.push(v);
+            }
+            if self.tokens.matches(HmacAlg::Sha1, &parts, [sig.as_slice()]) {
+                signed_url.get_or_insert(u.as_str());
             }
         }
         let signed_url = signed_url.ok_or(Error::BadSignature)?;
