@@ -188,8 +188,9 @@ impl<'k> FreshEnvelope<'k> {
     /// [`Error::Replayed`] if already claimed; [`Error::StoreUnavailable`] or
     /// [`Error::StoreFull`] when the store cannot record the claim (fail closed).
     pub fn claim(self, store: &dyn ReplayStore) -> Result<ClaimedEnvelope<'k>> {
-        let id = self.envelope_id();
-        let claim = store.claim(&self.replay_key(&id), self.replay_expiry, self.now)?;
+        let mut buf = uuid::Uuid::encode_buffer();
+        let id = self.envelope_id(&mut buf);
+        let claim = store.claim(&self.replay_key(id), self.replay_expiry, self.now)?;
         self.claimed(claim)
     }
 
@@ -204,15 +205,18 @@ impl<'k> FreshEnvelope<'k> {
         self,
         store: &dyn crate::replay_async::AsyncReplayStore,
     ) -> Result<ClaimedEnvelope<'k>> {
-        let id = self.envelope_id();
+        let mut buf = uuid::Uuid::encode_buffer();
+        let id = self.envelope_id(&mut buf);
         let claim = store
-            .claim_async(self.replay_key(&id), self.replay_expiry, self.now)
+            .claim_async(self.replay_key(id), self.replay_expiry, self.now)
             .await?;
         self.claimed(claim)
     }
 
-    fn envelope_id(&self) -> String {
-        self.inner.env.header.id.hyphenated().to_string()
+    /// The envelope id as claims key it (lowercase hyphenated), encoded into `buf` rather
+    /// than allocated: this runs on every open.
+    fn envelope_id<'b>(&self, buf: &'b mut [u8; 45]) -> &'b str {
+        self.inner.env.header.id.hyphenated().encode_lower(buf)
     }
 
     fn replay_key<'a>(&'a self, id: &'a str) -> ReplayKey<'a> {
@@ -430,7 +434,7 @@ fn finish(claimed: Result<ClaimedEnvelope<'_>>, facts: &AuditFacts) -> Result<Op
 struct AuditFacts {
     source: String,
     key_id: String,
-    envelope_id: String,
+    envelope_id: uuid::Uuid,
     event_type: String,
 }
 
@@ -439,7 +443,7 @@ impl AuditFacts {
         Self {
             source: h.source.clone(),
             key_id: h.key_id.clone(),
-            envelope_id: h.id.hyphenated().to_string(),
+            envelope_id: h.id,
             event_type: h.event_type.clone(),
         }
     }
@@ -457,7 +461,7 @@ fn audit_rejection(e: &Error, facts: Option<&AuditFacts>, header_verified: bool)
             kind,
             source = f.source.as_str(),
             key_id = f.key_id.as_str(),
-            envelope_id = f.envelope_id.as_str(),
+            envelope_id = %f.envelope_id.hyphenated(),
             event_type = f.event_type.as_str(),
             header_verified,
             "envelope rejected"

@@ -95,7 +95,7 @@ impl RedisReplayStore {
     /// # Errors
     /// [`Error::StoreUnavailable`] otherwise.
     pub fn ping(&self) -> Result<()> {
-        self.with_connection(|con| redis::cmd("PING").query::<String>(con).map(|_| ()))
+        self.run(&redis::cmd("PING"), pong)
     }
 
     /// The Redis key for `key`.
@@ -116,17 +116,15 @@ impl RedisReplayStore {
         Ok(con)
     }
 
-    /// Runs `f` on a pooled connection; a connection that failed is not returned to the pool.
-    fn with_connection<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
-    ) -> Result<T> {
+    /// Runs `cmd` on a pooled connection and reads its reply with `read`. A connection on
+    /// which anything failed, the reply included, is not returned to the pool.
+    fn run<T>(&self, cmd: &redis::Cmd, read: fn(redis::Value) -> Result<T>) -> Result<T> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let mut con = match pooled {
             Some(con) => con,
             None => self.connect().map_err(Error::store)?,
         };
-        let out = f(&mut con).map_err(Error::store)?;
+        let out = read(cmd.query(&mut con).map_err(Error::store)?)?;
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < MAX_IDLE {
                 idle.push(con);
@@ -138,8 +136,7 @@ impl RedisReplayStore {
 
 impl ReplayStore for RedisReplayStore {
     fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
-        let cmd = claim_command(key, expires_at, now);
-        claim_outcome(self.with_connection(|con| cmd.query(con))?)
+        self.run(&claim_command(key, expires_at, now), claim_outcome)
     }
 }
 
@@ -171,7 +168,16 @@ fn claim_outcome(reply: redis::Value) -> Result<Claim> {
     }
 }
 
+/// `PING` answers `PONG`.
+fn pong(reply: redis::Value) -> Result<()> {
+    match reply {
+        redis::Value::SimpleString(s) if s == "PONG" => Ok(()),
+        other => Err(unexpected_reply(&other)),
+    }
+}
+
 fn unexpected_reply(reply: &redis::Value) -> Error {
+    // The reply's kind only: its contents are not ours to log.
     let kind = match reply {
         redis::Value::SimpleString(_) => "a status",
         redis::Value::BulkString(_) => "a string",
@@ -349,18 +355,20 @@ impl AsyncRedisReplayStore {
     /// # Errors
     /// [`Error::StoreUnavailable`] otherwise.
     pub async fn ping(&self) -> Result<()> {
-        match self.run(redis::cmd("PING")).await? {
-            redis::Value::SimpleString(pong) if pong == "PONG" => Ok(()),
-            other => Err(unexpected_reply(&other)),
-        }
+        self.run(redis::cmd("PING"), pong).await
     }
 
-    /// Runs `cmd` as a task on the store's runtime, within the timeout.
-    async fn run(&self, cmd: redis::Cmd) -> Result<redis::Value> {
+    /// Runs `cmd` as a task on the store's runtime, within the timeout, and reads its reply
+    /// with `read`.
+    async fn run<T: Send + 'static>(
+        &self,
+        cmd: redis::Cmd,
+        read: fn(redis::Value) -> Result<T>,
+    ) -> Result<T> {
         let inner = std::sync::Arc::clone(&self.inner);
         self.inner
             .runtime
-            .spawn(async move { inner.run(cmd).await })
+            .spawn(async move { inner.run(cmd, read).await })
             .await
             .map_err(Error::store)?
     }
@@ -368,7 +376,7 @@ impl AsyncRedisReplayStore {
 
 #[cfg(feature = "tokio")]
 impl AsyncInner {
-    async fn run(&self, cmd: redis::Cmd) -> Result<redis::Value> {
+    async fn run<T>(&self, cmd: redis::Cmd, read: fn(redis::Value) -> Result<T>) -> Result<T> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let (generation, mut con) = tokio::time::timeout_at(deadline, self.connection())
             .await
@@ -376,9 +384,11 @@ impl AsyncInner {
         let reply = tokio::time::timeout_at(deadline, cmd.query_async::<redis::Value>(&mut con))
             .await
             .map_err(Error::store)
-            .and_then(|r| r.map_err(Error::store));
+            .and_then(|r| r.map_err(Error::store))
+            .and_then(read);
         if reply.is_err() {
-            // Whatever failed (I/O, timeout, AUTH, READONLY, …), do not reuse this connection.
+            // Whatever failed (I/O, timeout, AUTH, READONLY, an unexpected reply, …), do not
+            // reuse this connection.
             if let Ok(mut current) = self.current.lock() {
                 if current.0 == generation {
                     *current = (generation.wrapping_add(1), None);
@@ -431,6 +441,6 @@ impl crate::replay_async::AsyncReplayStore for AsyncRedisReplayStore {
         now: i64,
     ) -> crate::replay_async::ClaimFuture<'a> {
         let cmd = claim_command(&key, expires_at, now);
-        Box::pin(async move { claim_outcome(self.run(cmd).await?) })
+        Box::pin(self.run(cmd, claim_outcome))
     }
 }

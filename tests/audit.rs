@@ -111,20 +111,26 @@ fn one_audit_event_per_rejection_with_public_facts_only() {
     }
 }
 
-/// A key-window rejection happens after the signature verified: the audit event says so.
-#[test]
-fn window_rejections_are_audited_as_verified() {
+/// Trust in orders' key for event types matching `allow`, the key retired at `retired_at`
+/// if given.
+fn orders_trust(w: &World, allow: &str, retired_at: Option<i64>) -> eventseal::TrustStore {
     use eventseal::{TrustStore, TrustedKey, TrustedSource};
-    let w = World::new();
     let mut s = TrustedSource::new("orders").unwrap();
-    s.allow("*").unwrap();
+    s.allow(allow).unwrap();
     s.add_key(
-        TrustedKey::new(w.orders.key().verifying_key().clone()).with_window(None, Some(T0 - 1)),
+        TrustedKey::new(w.orders.key().verifying_key().clone()).with_window(None, retired_at),
     )
     .unwrap();
     let mut trust = TrustStore::new();
     trust.add_source(s);
-    let opener = opener_for(&w.billing, trust, &w.clock);
+    trust
+}
+
+/// A key-window rejection happens after the signature verified: the audit event says so.
+#[test]
+fn window_rejections_are_audited_as_verified() {
+    let w = World::new();
+    let opener = opener_for(&w.billing, orders_trust(&w, "*", Some(T0 - 1)), &w.clock);
     let events: Events = Arc::default();
     tracing::subscriber::with_default(Capture(events.clone()), || {
         assert_eq!(
@@ -146,7 +152,7 @@ fn window_rejections_are_audited_as_verified() {
 fn async_opener_audits_exactly_as_the_sync_one() {
     use eventseal::{
         AsyncOpener, AsyncReplayStore, Claim, ClaimFuture, Error, MemoryReplayStore, Opener,
-        ReplayKey, ReplayStore, TrustStore, TrustedKey, TrustedSource,
+        ReplayKey, ReplayStore, TrustStore,
     };
     /// Fails every claim, sync or async.
     struct Down;
@@ -175,26 +181,8 @@ fn async_opener_audits_exactly_as_the_sync_one() {
         .orders
         .seal("invoice.paid", b"x", &[w.billing_pub()])
         .unwrap();
-    let trust = || {
-        let mut s = TrustedSource::new("orders").unwrap();
-        s.allow("order.*").unwrap();
-        s.add_key(TrustedKey::new(w.orders.key().verifying_key().clone()))
-            .unwrap();
-        let mut t = TrustStore::new();
-        t.add_source(s);
-        t
-    };
-    let retired = || {
-        let mut s = TrustedSource::new("orders").unwrap();
-        s.allow("*").unwrap();
-        s.add_key(
-            TrustedKey::new(w.orders.key().verifying_key().clone()).with_window(None, Some(T0 - 1)),
-        )
-        .unwrap();
-        let mut t = TrustStore::new();
-        t.add_source(s);
-        t
-    };
+    let trust = || orders_trust(&w, "order.*", None);
+    let retired = || orders_trust(&w, "*", Some(T0 - 1));
     let inputs: Vec<(TrustStore, bool, Vec<u8>)> = vec![
         (trust(), false, b"not json".to_vec()),
         (trust(), false, tampered.to_envelope()),

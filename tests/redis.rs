@@ -148,20 +148,12 @@ fn entries_expire_with_the_envelope_which_is_then_expired() {
     assert!(opener.open(env.as_bytes()).is_ok());
     assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
     // The entry lives for the envelope's remaining 2 s, then Redis drops it ...
-    let mut con = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("eventseal:replay:v1:*")
-        .query(&mut con)
-        .unwrap();
+    let keys = redis.replay_keys_with_ttl();
     assert_eq!(keys.len(), 1);
-    let ttl_ms: i64 = redis::cmd("PTTL").arg(&keys[0]).query(&mut con).unwrap();
-    assert!(ttl_ms > 0 && ttl_ms <= 2000, "{ttl_ms}");
+    let (key, ttl_ms) = &keys[0];
+    assert!(*ttl_ms > 0 && *ttl_ms <= 2000, "{ttl_ms}");
     std::thread::sleep(Duration::from_millis(2300));
-    let exists: i64 = redis::cmd("EXISTS").arg(&keys[0]).query(&mut con).unwrap();
-    assert_eq!(exists, 0);
+    assert_eq!(redis.command(None, &["EXISTS", key]), redis::Value::Int(0));
     // ... by which time the envelope itself is expired: rejected, not accepted again.
     w.clock.advance(2);
     assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Expired);
@@ -281,17 +273,10 @@ mod async_store {
             assert_eq!(kind(sync.open(env.as_bytes())), ErrorKind::Replayed);
         }
         // Each claim's key expires with its envelope (300 s TTL, 60 s default skew).
-        let mut con = redis::Client::open(redis.url())
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg("eventseal:replay:v1:{billing}:*")
-            .query(&mut con)
-            .unwrap();
+        let keys = redis.replay_keys_with_ttl();
         assert_eq!(keys.len(), 5);
-        for key in keys {
-            let ttl_ms: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).unwrap();
+        for (key, ttl_ms) in keys {
+            assert!(key.starts_with("eventseal:replay:v1:{billing}:"), "{key}");
             assert!((1..=360_000).contains(&ttl_ms), "{ttl_ms}");
         }
     }

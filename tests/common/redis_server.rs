@@ -136,6 +136,24 @@ impl RedisServer {
         cmd.query(&mut con).unwrap()
     }
 
+    /// Every replay key on the server (no password) with its remaining time to live (ms).
+    pub fn replay_keys_with_ttl(&self) -> Vec<(String, i64)> {
+        let mut con = redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("eventseal:replay:v1:*")
+            .query(&mut con)
+            .unwrap();
+        keys.into_iter()
+            .map(|k| {
+                let ttl_ms: i64 = redis::cmd("PTTL").arg(&k).query(&mut con).unwrap();
+                (k, ttl_ms)
+            })
+            .collect()
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
