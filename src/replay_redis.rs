@@ -31,6 +31,9 @@ const MAX_IDLE: usize = 16;
 ///   envelope with [`Error::StoreUnavailable`]; nothing is ever accepted without a recorded
 ///   claim. The failed connection is dropped; the next claim connects again, so the store
 ///   recovers by itself when Redis comes back.
+/// - A pooled connection that the server (or a proxy) closed while it sat idle is noticed by
+///   the claim that takes it, which then resends on a new connection rather than rejecting a
+///   good envelope; resending the same `SET … NX` can never accept an envelope twice.
 /// - Connections are pooled (up to 16 idle ones are kept) and every one has connect, read and
 ///   write timeouts ([`DEFAULT_REDIS_TIMEOUT`] unless set).
 /// - URLs: `redis://[:PASSWORD@]HOST[:PORT][/DB]`, and `rediss://…` for TLS (rustls on the
@@ -118,13 +121,27 @@ impl RedisReplayStore {
 
     /// Runs `cmd` on a pooled connection and reads its reply with `read`. A connection on
     /// which anything failed, the reply included, is not returned to the pool.
+    ///
+    /// A pooled connection the server closed while it sat idle (Redis's `timeout` setting,
+    /// a proxy's or load balancer's idle limit, a restarted server) fails at once with a
+    /// dropped connection: the command is then sent once more on a new connection, and the
+    /// other idle connections, probably closed too, are dropped. See [`closed_while_idle`] for why
+    /// resending is safe.
     fn run<T>(&self, cmd: &redis::Cmd, read: fn(redis::Value) -> Result<T>) -> Result<T> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let mut con = match pooled {
-            Some(con) => con,
-            None => self.connect().map_err(Error::store)?,
+        let (con, reply) = match pooled {
+            Some(mut con) => match cmd.query(&mut con) {
+                Err(e) if closed_while_idle(&e) => {
+                    if let Ok(mut idle) = self.idle.lock() {
+                        idle.clear();
+                    }
+                    self.query_fresh(cmd)?
+                }
+                reply => (con, reply),
+            },
+            None => self.query_fresh(cmd)?,
         };
-        let out = read(cmd.query(&mut con).map_err(Error::store)?)?;
+        let out = read(reply.map_err(Error::store)?)?;
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < MAX_IDLE {
                 idle.push(con);
@@ -132,6 +149,28 @@ impl RedisReplayStore {
         }
         Ok(out)
     }
+
+    fn query_fresh(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<(Connection, redis::RedisResult<redis::Value>)> {
+        let mut con = self.connect().map_err(Error::store)?;
+        let reply = cmd.query(&mut con);
+        Ok((con, reply))
+    }
+}
+
+/// Whether `e`, on a connection that was already open before this claim, says the server
+/// (or something in between) had closed it: an end of stream, a reset or a broken pipe. Not a
+/// timeout: a server that does not answer is not asked twice.
+///
+/// Why resending the claim is safe: it is the same `SET … NX`, so it can never make an
+/// envelope accepted twice. If the first attempt never reached Redis (the usual case: the
+/// connection was closed while idle), the second one claims. If it did reach Redis and only
+/// its reply was lost, the second one answers nil and the envelope is `replayed`, which is what
+/// any redelivery of it would be told after a lost reply: its claim is recorded.
+fn closed_while_idle(e: &redis::RedisError) -> bool {
+    e.is_connection_dropped() && !e.is_timeout()
 }
 
 impl ReplayStore for RedisReplayStore {
@@ -273,6 +312,8 @@ fn address(client: &Client) -> String {
 /// - As with the sync store, a connection on which anything failed (an I/O error, a timeout,
 ///   an authentication or server error such as `READONLY` after a failover) is dropped, and
 ///   the next claim connects again; the store recovers by itself when Redis answers again.
+///   A claim that finds the shared connection closed by the server (an idle timeout, a
+///   restart) resends once on a new connection, within the same timeout.
 /// - Claims run as tasks on the Tokio runtime the store was made in, so the store can be
 ///   awaited from any executor; that runtime needs I/O and time enabled (as
 ///   `#[tokio::main]` gives). Made outside a runtime, [`AsyncRedisReplayStore::new`] is an
@@ -378,34 +419,52 @@ impl AsyncRedisReplayStore {
 impl AsyncInner {
     async fn run<T>(&self, cmd: redis::Cmd, read: fn(redis::Value) -> Result<T>) -> Result<T> {
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let (generation, mut con) = tokio::time::timeout_at(deadline, self.connection())
+        let (mut generation, mut con, fresh) = tokio::time::timeout_at(deadline, self.connection())
             .await
             .map_err(Error::store)??;
-        let reply = tokio::time::timeout_at(deadline, cmd.query_async::<redis::Value>(&mut con))
-            .await
+        let mut sent =
+            tokio::time::timeout_at(deadline, cmd.query_async::<redis::Value>(&mut con)).await;
+        if !fresh && matches!(&sent, Ok(Err(e)) if closed_while_idle(e)) {
+            // The shared connection was closed while idle (or by a restarted server): resend
+            // once on a new one, within the same deadline (see `closed_while_idle`).
+            self.drop_connection(generation);
+            let (g, mut again, _) = tokio::time::timeout_at(deadline, self.connection())
+                .await
+                .map_err(Error::store)??;
+            generation = g;
+            sent = tokio::time::timeout_at(deadline, cmd.query_async::<redis::Value>(&mut again))
+                .await;
+        }
+        let reply = sent
             .map_err(Error::store)
             .and_then(|r| r.map_err(Error::store))
             .and_then(read);
         if reply.is_err() {
             // Whatever failed (I/O, timeout, AUTH, READONLY, an unexpected reply, …), do not
             // reuse this connection.
-            if let Ok(mut current) = self.current.lock() {
-                if current.0 == generation {
-                    *current = (generation.wrapping_add(1), None);
-                }
-            }
+            self.drop_connection(generation);
         }
         reply
     }
 
-    /// The shared connection, connecting if there is none.
-    async fn connection(&self) -> Result<(u64, redis::aio::MultiplexedConnection)> {
-        if let Some(found) = self.current()? {
-            return Ok(found);
+    /// Drops the shared connection if it is still the one of `generation`: of several claims
+    /// that saw the same connection fail, only the first drops it.
+    fn drop_connection(&self, generation: u64) {
+        if let Ok(mut current) = self.current.lock() {
+            if current.0 == generation {
+                *current = (generation.wrapping_add(1), None);
+            }
+        }
+    }
+
+    /// The shared connection, connecting if there is none; `true` if this call connected it.
+    async fn connection(&self) -> Result<(u64, redis::aio::MultiplexedConnection, bool)> {
+        if let Some((generation, con)) = self.current()? {
+            return Ok((generation, con, false));
         }
         let _connecting = self.connecting.lock().await;
-        if let Some(found) = self.current()? {
-            return Ok(found); // another claim connected while this one waited
+        if let Some((generation, con)) = self.current()? {
+            return Ok((generation, con, false)); // another claim connected while this one waited
         }
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout))
@@ -417,7 +476,7 @@ impl AsyncInner {
             .map_err(Error::store)?;
         let mut current = self.current.lock().map_err(|_| Error::store(Poisoned))?;
         current.1 = Some(con.clone());
-        Ok((current.0, con))
+        Ok((current.0, con, true))
     }
 
     fn current(&self) -> Result<Option<(u64, redis::aio::MultiplexedConnection)>> {

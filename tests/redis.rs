@@ -130,6 +130,59 @@ fn redis_down_rejects_then_recovers() {
     assert_eq!(kind(opener.open(during.as_bytes())), ErrorKind::Replayed);
 }
 
+/// A server that closes idle connections (Redis's `timeout` setting; managed Redis services,
+/// proxies and load balancers do the same): the claims after the idle period resend on a new
+/// connection instead of rejecting good envelopes as `store-unavailable`, and the resend never
+/// lets an envelope open twice.
+#[test]
+fn idle_connections_closed_by_the_server() {
+    let redis = RedisServer::start(&["--timeout", "1"]);
+    let w = World::new();
+    let store = Arc::new(RedisReplayStore::new(&redis.url()).unwrap());
+    let opener = Arc::new(redis_opener(&w, store));
+    // Four opens at once leave up to four connections in the pool.
+    let before: Vec<_> = (0..4)
+        .map(|i| w.seal(format!("before {i}").as_bytes()))
+        .collect();
+    let barrier = Barrier::new(4);
+    std::thread::scope(|s| {
+        for env in &before {
+            let (opener, barrier) = (&opener, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                assert!(opener.open(env.as_bytes()).is_ok());
+            });
+        }
+    });
+    assert!(redis.other_clients() >= 1);
+    wait_until_idle_clients_closed(&redis);
+    // Every pooled connection is now closed by the server.
+    for i in 0..6 {
+        let env = w.seal(format!("after {i}").as_bytes());
+        assert_eq!(
+            opener.open(env.as_bytes()).unwrap().payload(),
+            format!("after {i}").as_bytes()
+        );
+        assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
+    }
+    wait_until_idle_clients_closed(&redis);
+    for env in &before {
+        assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
+    }
+}
+
+/// Waits (up to 10 s) until the server has closed every client but the one asking.
+fn wait_until_idle_clients_closed(redis: &RedisServer) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while redis.other_clients() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "idle clients not closed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn entries_expire_with_the_envelope_which_is_then_expired() {
     let redis = RedisServer::start(&[]);
@@ -326,6 +379,40 @@ mod async_store {
             assert_eq!(opened.payload(), b"during");
             assert_eq!(
                 kind(opener.open(during.as_bytes()).await),
+                ErrorKind::Replayed
+            );
+        });
+    }
+
+    /// A server that closes idle connections: the shared connection is found closed and the
+    /// claim resends on a new one, so no good envelope is rejected after an idle period.
+    #[test]
+    fn idle_connection_closed_by_the_server() {
+        let redis = RedisServer::start(&["--timeout", "1"]);
+        let w = World::new();
+        let rt = multi_thread_runtime();
+        let store = rt
+            .block_on(async { AsyncRedisReplayStore::new(&redis.url()) })
+            .unwrap();
+        let opener = async_opener(&w, Arc::new(store));
+        let first = w.seal(b"first");
+        rt.block_on(async {
+            assert!(opener.open(first.as_bytes()).await.is_ok());
+        });
+        for round in 0..2 {
+            super::wait_until_idle_clients_closed(&redis);
+            // One claim alone, then sixteen at once, on a connection the server has closed.
+            rt.block_on(async {
+                let env = w.seal(format!("alone {round}").as_bytes());
+                assert!(opener.open(env.as_bytes()).await.is_ok());
+            });
+            super::wait_until_idle_clients_closed(&redis);
+            let env = Arc::new(w.seal(format!("race {round}").as_bytes()));
+            assert_exactly_one_opened(&rt.block_on(race_async_open(opener.clone(), env)));
+        }
+        rt.block_on(async {
+            assert_eq!(
+                kind(opener.open(first.as_bytes()).await),
                 ErrorKind::Replayed
             );
         });

@@ -136,6 +136,20 @@ impl RedisServer {
         cmd.query(&mut con).unwrap()
     }
 
+    /// How many clients are connected, not counting the one this call opens (no password).
+    pub fn other_clients(&self) -> usize {
+        let info: String =
+            redis::from_redis_value(self.command(None, &["INFO", "clients"])).unwrap();
+        let connected: usize = info
+            .lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .expect("connected_clients in INFO")
+            .trim()
+            .parse()
+            .unwrap();
+        connected - 1
+    }
+
     /// Every replay key on the server (no password) with its remaining time to live (ms).
     pub fn replay_keys_with_ttl(&self) -> Vec<(String, i64)> {
         let mut con = redis::Client::open(self.url())
