@@ -104,6 +104,39 @@ fn four_processes_accept_exactly_once() {
     assert_exactly_one_accepted(&outputs, b"processes");
 }
 
+/// The CLI over TLS with a private CA (`--replay-redis-ca`): four processes, one accept. Without
+/// the CA the server's certificate is not trusted: rejected as `store-unavailable` (exit 3).
+#[test]
+fn cli_over_tls_with_a_private_ca() {
+    let redis = RedisServer::start_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let source = SigningKey::generate("orders").unwrap();
+    let consumer = eventseal::RecipientSecretKey::generate("billing").unwrap();
+    std::fs::write(d.join("verify.jwk"), source.verifying_key().to_jwk()).unwrap();
+    std::fs::write(d.join("billing.jwk"), &*consumer.to_secret_jwk()).unwrap();
+    std::fs::write(d.join("ca.pem"), redis.ca_pem()).unwrap();
+    let env = Sealer::new(source)
+        .seal("order.created", b"over tls", &[consumer.public_key()])
+        .unwrap();
+    std::fs::write(d.join("env.json"), env.as_bytes()).unwrap();
+    let url = redis.tls_url();
+    let untrusted = std::process::Command::new(env!("CARGO_BIN_EXE_eventseal"))
+        .args(["open", "--key", "billing.jwk", "--trust", "verify.jwk"])
+        .args(["--replay-redis", &url, "--input", "env.json"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(untrusted.status.code(), Some(3), "{untrusted:?}");
+    assert!(String::from_utf8_lossy(&untrusted.stderr).contains("store-unavailable"));
+    let outputs = race_cli_open(
+        d,
+        "env.json",
+        &["--replay-redis", &url, "--replay-redis-ca", "ca.pem"],
+    );
+    assert_exactly_one_accepted(&outputs, b"over tls");
+}
+
 #[test]
 fn redis_down_rejects_then_recovers() {
     let mut redis = RedisServer::start(&[]);
@@ -234,6 +267,46 @@ fn password_protected_server() {
             ErrorKind::StoreUnavailable
         );
     }
+}
+
+/// A least-privilege Redis ACL user, as docs/REPLAY_STORES.md recommends: allowed `SET` and
+/// `PING` on the replay keys only, and that is all the store needs.
+#[test]
+fn least_privilege_acl_user() {
+    let redis = RedisServer::start(&[
+        "--user",
+        "default",
+        "on",
+        "nopass",
+        "~*",
+        "+@all",
+        "--user",
+        "eventseal",
+        "on",
+        ">claim-pass",
+        "~eventseal:replay:*",
+        "-@all",
+        "+set",
+        "+ping",
+    ]);
+    let url = format!("redis://eventseal:claim-pass@127.0.0.1:{}", redis.port);
+    let store = RedisReplayStore::new(&url).unwrap();
+    store.ping().unwrap();
+    let w = World::new();
+    let opener = redis_opener(&w, Arc::new(store));
+    let env = w.seal(b"acl");
+    assert_eq!(opener.open(env.as_bytes()).unwrap().payload(), b"acl");
+    assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
+    // The user really is that limited: reading a claim is refused, so is any other key.
+    let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let key = &redis.replay_keys_with_ttl()[0].0;
+    let read: redis::RedisResult<redis::Value> = redis::cmd("GET").arg(key).query(&mut con);
+    let e = read.unwrap_err();
+    assert_eq!(e.code(), Some("NOPERM"), "{e}");
+    let other: redis::RedisResult<redis::Value> =
+        redis::cmd("SET").arg("other").arg(1).query(&mut con);
+    let e = other.unwrap_err();
+    assert_eq!(e.code(), Some("NOPERM"), "{e}");
 }
 
 /// TLS (`rediss://`) against a redis-server that speaks only TLS, with a certificate from a

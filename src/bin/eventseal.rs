@@ -247,6 +247,10 @@ struct OpenArgs {
     /// (redis://[:PASSWORD@]HOST:PORT or rediss:// for TLS; needs the `redis` feature).
     #[arg(long, value_name = "URL", conflicts_with = "now")]
     replay_redis: Option<String>,
+    /// With a rediss:// --replay-redis: trust only the CA certificates in FILE (PEM) for the
+    /// server's certificate, instead of the platform's roots.
+    #[arg(long, value_name = "FILE", requires = "replay_redis")]
+    replay_redis_ca: Option<PathBuf>,
     /// DANGEROUS: do not check or record replays (for inspecting archived envelopes).
     #[arg(long)]
     no_replay_check: bool,
@@ -551,7 +555,9 @@ fn open(a: OpenArgs) -> Result<(), Failure> {
             let store = SqliteReplayStore::open(db, clock.now()).map_err(Failure::Rejected)?;
             Opener::new(keys, trust, Arc::new(store))
         }
-        (None, Some(url)) => Opener::new(keys, trust, redis_store(url)?),
+        (None, Some(url)) => {
+            Opener::new(keys, trust, redis_store(url, a.replay_redis_ca.as_deref())?)
+        }
         (None, None) => Opener::new_without_replay_check_dangerous(keys, trust),
     }
     .with_clock(clock)
@@ -723,13 +729,27 @@ fn webhook_sign(a: WebhookSignArgs) -> Result<(), Failure> {
 }
 
 #[cfg(feature = "redis")]
-fn redis_store(url: &str) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
-    let store = eventseal::RedisReplayStore::new(url).map_err(|e| Failure::Other(e.to_string()))?;
+fn redis_store(
+    url: &str,
+    ca: Option<&std::path::Path>,
+) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+    let store = match ca {
+        None => eventseal::RedisReplayStore::new(url),
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?;
+            eventseal::RedisReplayStore::with_root_certificates(url, &pem)
+        }
+    }
+    .map_err(|e| Failure::Other(e.to_string()))?;
     Ok(Arc::new(store))
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis_store(_url: &str) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+fn redis_store(
+    _url: &str,
+    _ca: Option<&std::path::Path>,
+) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
     Err(Failure::Other(
         "--replay-redis needs eventseal built with the `redis` feature (cargo install --features redis)"
             .to_owned(),
