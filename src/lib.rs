@@ -161,7 +161,7 @@ pub use replay_async::{AsyncReplayStore, ClaimFuture};
 #[cfg(all(feature = "redis", feature = "tokio"))]
 pub use replay_redis::AsyncRedisReplayStore;
 #[cfg(feature = "redis")]
-pub use replay_redis::{RedisReplayStore, DEFAULT_REDIS_TIMEOUT};
+pub use replay_redis::{RedisReplayStore, DEFAULT_CLOCK_MARGIN, DEFAULT_REDIS_TIMEOUT};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
 pub use time::{Clock, FixedClock, Freshness, SystemClock};
 /// With the `fips` feature: `Ok` if the AWS-LC FIPS module is in FIPS mode (its self tests

@@ -14,6 +14,10 @@ use crate::replay::{Claim, ReplayKey, ReplayStore};
 /// Default connect, read and write timeout.
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Default [clock margin](RedisReplayStore::with_clock_margin): as long again as the default
+/// clock skew ([`Freshness`](crate::Freshness)).
+pub const DEFAULT_CLOCK_MARGIN: Duration = Duration::from_secs(60);
+
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 16;
 
@@ -21,9 +25,11 @@ const MAX_IDLE: usize = 16;
 /// two instances at once is accepted by exactly one.
 ///
 /// - A claim is one atomic `SET key 1 NX PX ttl`: the first instance to set the key wins;
-///   the key expires with the envelope (`expires_at` plus the skew, as the opener computes
-///   it), so Redis never holds an entry past the time the envelope would be rejected as
-///   expired anyway.
+///   the key expires with the envelope: at its replay expiry (`expires_at` plus the skew, as
+///   the opener computes it) by the claiming instance's clock, plus a clock margin
+///   ([`DEFAULT_CLOCK_MARGIN`], see [`RedisReplayStore::with_clock_margin`]), so that an
+///   instance whose clock is behind the claimer's still finds the key while it would accept
+///   the envelope.
 /// - Keys are `eventseal:replay:v1:{CONSUMER}:` followed by the hex SHA-256 of the
 ///   length-prefixed source and id: namespaced per consumer, the consumer in a hash tag so
 ///   that a consumer's keys share a Redis Cluster slot, and of bounded length whatever the ids.
@@ -44,6 +50,7 @@ const MAX_IDLE: usize = 16;
 pub struct RedisReplayStore {
     client: Client,
     timeout: Duration,
+    clock_margin: Duration,
     idle: Mutex<Vec<Connection>>,
 }
 
@@ -53,6 +60,7 @@ impl std::fmt::Debug for RedisReplayStore {
         f.debug_struct("RedisReplayStore")
             .field("addr", &address(&self.client))
             .field("timeout", &self.timeout)
+            .field("clock_margin", &self.clock_margin)
             .finish_non_exhaustive()
     }
 }
@@ -82,6 +90,7 @@ impl RedisReplayStore {
         Ok(Self {
             client,
             timeout: DEFAULT_REDIS_TIMEOUT,
+            clock_margin: DEFAULT_CLOCK_MARGIN,
             idle: Mutex::new(Vec::new()),
         })
     }
@@ -90,6 +99,21 @@ impl RedisReplayStore {
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets how long past the envelope's replay expiry a key is kept (default
+    /// [`DEFAULT_CLOCK_MARGIN`]): the largest difference between the clocks of the instances
+    /// that share this Redis.
+    ///
+    /// Redis counts a key's time to live on its own clock from the moment it is set, so a key
+    /// set by an instance whose clock is ahead would, without a margin, expire while an
+    /// instance whose clock is behind still accepts the envelope as fresh, and that instance
+    /// would open it a second time. Keep the instances' clocks within the margin of each other
+    /// (NTP keeps them within milliseconds); a larger margin only keeps keys longer.
+    #[must_use]
+    pub fn with_clock_margin(mut self, margin: Duration) -> Self {
+        self.clock_margin = margin;
         self
     }
 
@@ -175,17 +199,22 @@ fn closed_while_idle(e: &redis::RedisError) -> bool {
 
 impl ReplayStore for RedisReplayStore {
     fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
-        self.run(&claim_command(key, expires_at, now), claim_outcome)
+        self.run(
+            &claim_command(key, expires_at, now, self.clock_margin),
+            claim_outcome,
+        )
     }
 }
 
-/// The claim: `SET key 1 NX PX ttl`. The entry lives until `expires_at` by the opener's clock;
-/// at least one millisecond (SET refuses PX 0), and an entry for an already-expired envelope
-/// is never needed.
-fn claim_command(key: &ReplayKey<'_>, expires_at: i64, now: i64) -> redis::Cmd {
+/// The claim: `SET key 1 NX PX ttl`. The entry lives until `expires_at` by the opener's clock,
+/// plus `margin` (see [`RedisReplayStore::with_clock_margin`]); at least one millisecond (SET
+/// refuses PX 0).
+fn claim_command(key: &ReplayKey<'_>, expires_at: i64, now: i64, margin: Duration) -> redis::Cmd {
+    let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
     let ttl_ms = expires_at
         .saturating_sub(now)
         .saturating_mul(1000)
+        .saturating_add(margin_ms)
         .clamp(1, i64::MAX);
     let mut cmd = redis::cmd("SET");
     cmd.arg(RedisReplayStore::redis_key(key))
@@ -322,6 +351,7 @@ fn address(client: &Client) -> String {
 #[derive(Clone)]
 pub struct AsyncRedisReplayStore {
     inner: std::sync::Arc<AsyncInner>,
+    clock_margin: Duration,
 }
 
 #[cfg(feature = "tokio")]
@@ -344,6 +374,7 @@ impl std::fmt::Debug for AsyncRedisReplayStore {
         f.debug_struct("AsyncRedisReplayStore")
             .field("addr", &address(&self.inner.client))
             .field("timeout", &self.inner.timeout)
+            .field("clock_margin", &self.clock_margin)
             .finish_non_exhaustive()
     }
 }
@@ -388,7 +419,16 @@ impl AsyncRedisReplayStore {
                 current: Mutex::new((0, None)),
                 connecting: tokio::sync::Mutex::new(()),
             }),
+            clock_margin: DEFAULT_CLOCK_MARGIN,
         })
+    }
+
+    /// Sets how long past the envelope's replay expiry a key is kept (default
+    /// [`DEFAULT_CLOCK_MARGIN`]), as [`RedisReplayStore::with_clock_margin`].
+    #[must_use]
+    pub fn with_clock_margin(mut self, margin: Duration) -> Self {
+        self.clock_margin = margin;
+        self
     }
 
     /// Checks that the server answers (`PING`).
@@ -499,7 +539,7 @@ impl crate::replay_async::AsyncReplayStore for AsyncRedisReplayStore {
         expires_at: i64,
         now: i64,
     ) -> crate::replay_async::ClaimFuture<'a> {
-        let cmd = claim_command(&key, expires_at, now);
+        let cmd = claim_command(&key, expires_at, now, self.clock_margin);
         Box::pin(self.run(cmd, claim_outcome))
     }
 }

@@ -227,7 +227,13 @@ fn entries_expire_with_the_envelope_which_is_then_expired() {
     let env = sealer
         .seal("order.created", b"short", &[w.billing_pub()])
         .unwrap();
-    let store = Arc::new(RedisReplayStore::new(&redis.url()).unwrap());
+    // No clock margin, to see the key go at the envelope's own expiry (the default margin
+    // keeps it 60 s longer; `instances_with_different_clocks`).
+    let store = Arc::new(
+        RedisReplayStore::new(&redis.url())
+            .unwrap()
+            .with_clock_margin(Duration::ZERO),
+    );
     let opener = Opener::new(copy_keys(&w.billing), trust, store)
         .with_clock(w.clock.clone())
         .with_freshness(Freshness::default().with_max_skew(Duration::ZERO));
@@ -243,6 +249,59 @@ fn entries_expire_with_the_envelope_which_is_then_expired() {
     // ... by which time the envelope itself is expired: rejected, not accepted again.
     w.clock.advance(2);
     assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Expired);
+}
+
+/// Redis counts a key's time to live from when it is set, on its own clock. An instance
+/// whose clock runs ahead sets a shorter one: without a margin the key would go while an
+/// instance whose clock is behind still accepts the envelope, which would then open twice.
+/// The default margin (60 s) keeps the key past that.
+#[test]
+fn instances_with_different_clocks() {
+    let redis = RedisServer::start(&[]);
+    let w = World::new();
+    let sealer = Sealer::new(SigningKey::generate("orders").unwrap())
+        .with_clock(w.clock.clone())
+        .with_ttl(Duration::from_secs(2));
+    let trust = eventseal::TrustStore::new().with(sealer.key().verifying_key().clone());
+    let strict = Freshness::default().with_max_skew(Duration::ZERO);
+    // Instance A's clock is one second ahead of instance B's.
+    let ahead = Arc::new(eventseal::FixedClock::new(T0 + 1));
+    let instance = |clock: Arc<eventseal::FixedClock>, margin: Option<Duration>| {
+        let mut store = RedisReplayStore::new(&redis.url()).unwrap();
+        if let Some(margin) = margin {
+            store = store.with_clock_margin(margin);
+        }
+        Opener::new(copy_keys(&w.billing), trust.clone(), Arc::new(store))
+            .with_clock(clock)
+            .with_freshness(strict)
+    };
+    for (margin, second_open_by_b) in [
+        (Some(Duration::ZERO), Ok(())),
+        (None, Err(ErrorKind::Replayed)),
+    ] {
+        let env = sealer
+            .seal("order.created", b"skewed", &[w.billing_pub()])
+            .unwrap();
+        let (a, b) = (
+            instance(ahead.clone(), margin),
+            instance(w.clock.clone(), margin),
+        );
+        assert!(a.open(env.as_bytes()).is_ok());
+        let keys = redis.replay_keys_with_ttl();
+        let ttl_ms = keys.iter().map(|(_, ttl)| *ttl).max().unwrap();
+        match margin {
+            Some(_) => assert!((1..=1000).contains(&ttl_ms), "{ttl_ms}"),
+            None => assert!((60_000..=61_000).contains(&ttl_ms), "{ttl_ms}"),
+        }
+        std::thread::sleep(Duration::from_millis(1300));
+        // B's clock still says the envelope is fresh (T0 < T0 + 2).
+        assert_eq!(
+            b.open(env.as_bytes()).map(|_| ()).map_err(|e| e.kind()),
+            second_open_by_b,
+            "margin {margin:?}"
+        );
+        redis.command(None, &["FLUSHALL"]);
+    }
 }
 
 #[test]
@@ -398,12 +457,13 @@ mod async_store {
             let sync = redis_opener(&w, Arc::new(RedisReplayStore::new(&redis.url()).unwrap()));
             assert_eq!(kind(sync.open(env.as_bytes())), ErrorKind::Replayed);
         }
-        // Each claim's key expires with its envelope (300 s TTL, 60 s default skew).
+        // Each claim's key expires with its envelope: 300 s TTL, 60 s default skew, 60 s
+        // default clock margin.
         let keys = redis.replay_keys_with_ttl();
         assert_eq!(keys.len(), 5);
         for (key, ttl_ms) in keys {
             assert!(key.starts_with("eventseal:replay:v1:{billing}:"), "{key}");
-            assert!((1..=360_000).contains(&ttl_ms), "{ttl_ms}");
+            assert!((400_000..=420_000).contains(&ttl_ms), "{ttl_ms}");
         }
     }
 
