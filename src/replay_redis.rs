@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::replay::{Claim, ReplayKey, ReplayStore};
 
 /// Default connect, read and write timeout.
+///
+/// Timeouts below one millisecond are raised to one (a zero socket timeout would fail every
+/// claim).
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Default [clock margin](RedisReplayStore::with_clock_margin): as long again as the default
@@ -98,7 +101,7 @@ impl RedisReplayStore {
     /// Sets the connect, read and write timeout (default [`DEFAULT_REDIS_TIMEOUT`]).
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = at_least_1ms(timeout);
         self
     }
 
@@ -258,6 +261,10 @@ fn unexpected_reply(reply: &redis::Value) -> Error {
     )))
 }
 
+fn at_least_1ms(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_millis(1))
+}
+
 /// A client for `url`; with `root_pem`, a TLS client trusting only those CA certificates.
 fn client(url: &str, root_pem: Option<&[u8]>) -> Result<Client> {
     let info = url
@@ -347,6 +354,10 @@ fn address(client: &Client) -> String {
 ///   awaited from any executor; that runtime needs I/O and time enabled (as
 ///   `#[tokio::main]` gives). Made outside a runtime, [`AsyncRedisReplayStore::new`] is an
 ///   [`Error::InvalidInput`]; a claim whose task fails is [`Error::StoreUnavailable`].
+/// - That runtime must keep running while claims are awaited: a multi-threaded runtime (as
+///   `#[tokio::main]` builds), or a current-thread runtime only from code that runs inside
+///   it. A claim awaited elsewhere while a current-thread runtime is not being driven waits
+///   until it is (the timeout is measured by that runtime too).
 #[cfg(feature = "tokio")]
 #[derive(Clone)]
 pub struct AsyncRedisReplayStore {
@@ -409,6 +420,7 @@ impl AsyncRedisReplayStore {
     }
 
     fn build(client: Client, timeout: Duration) -> Result<Self> {
+        let timeout = at_least_1ms(timeout);
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::InvalidInput("AsyncRedisReplayStore needs a Tokio runtime"))?;
         Ok(Self {
@@ -458,7 +470,11 @@ impl AsyncRedisReplayStore {
 #[cfg(feature = "tokio")]
 impl AsyncInner {
     async fn run<T>(&self, cmd: redis::Cmd, read: fn(redis::Value) -> Result<T>) -> Result<T> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let now = tokio::time::Instant::now();
+        // A timeout too large to add to the clock is as good as none (30 years).
+        let deadline = now
+            .checked_add(self.timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400));
         let (mut generation, mut con, fresh) = tokio::time::timeout_at(deadline, self.connection())
             .await
             .map_err(Error::store)??;
@@ -541,5 +557,101 @@ impl crate::replay_async::AsyncReplayStore for AsyncRedisReplayStore {
     ) -> crate::replay_async::ClaimFuture<'a> {
         let cmd = claim_command(&key, expires_at, now, self.clock_margin);
         Box::pin(self.run(cmd, claim_outcome))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: ReplayKey<'static> = ReplayKey {
+        consumer: "billing",
+        source: "orders",
+        id: "0190a4c2-0000-7000-8000-000000000001",
+    };
+
+    /// The command's arguments as text.
+    fn args(cmd: &redis::Cmd) -> Vec<String> {
+        cmd.args_iter()
+            .map(|a| match a {
+                redis::Arg::Simple(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
+                _ => "<cursor>".to_owned(),
+            })
+            .collect()
+    }
+
+    fn ttl_ms(expires_at: i64, now: i64, margin: Duration) -> String {
+        args(&claim_command(&KEY, expires_at, now, margin))[5].clone()
+    }
+
+    #[test]
+    fn claim_is_set_nx_px_with_the_margin() {
+        let margin = Duration::from_secs(60);
+        assert_eq!(
+            args(&claim_command(&KEY, 1_000_300, 1_000_000, margin)),
+            [
+                "SET",
+                &RedisReplayStore::redis_key(&KEY),
+                "1",
+                "NX",
+                "PX",
+                "360000"
+            ]
+        );
+        assert_eq!(ttl_ms(1_000_300, 1_000_000, Duration::ZERO), "300000");
+        assert_eq!(
+            ttl_ms(1_000_300, 1_000_000, Duration::from_millis(1500)),
+            "301500"
+        );
+    }
+
+    #[test]
+    fn ttl_edges_never_reach_zero_or_wrap() {
+        // Already past the replay expiry (the opener rejects such envelopes before claiming;
+        // the store still never sends PX 0 or a negative TTL, which Redis refuses).
+        assert_eq!(ttl_ms(10, 10, Duration::ZERO), "1");
+        assert_eq!(ttl_ms(10, 20, Duration::ZERO), "1");
+        assert_eq!(ttl_ms(i64::MIN, i64::MAX, Duration::ZERO), "1");
+        assert_eq!(ttl_ms(10, 20, Duration::from_secs(5)), "1");
+        assert_eq!(ttl_ms(10, 11, Duration::from_secs(5)), "4000");
+        // Far-future expiries and huge margins saturate instead of wrapping negative.
+        assert_eq!(ttl_ms(i64::MAX, 0, Duration::ZERO), i64::MAX.to_string());
+        assert_eq!(
+            ttl_ms(i64::MAX, i64::MIN, Duration::MAX),
+            i64::MAX.to_string()
+        );
+        assert_eq!(ttl_ms(100, 0, Duration::MAX), i64::MAX.to_string());
+    }
+
+    #[test]
+    fn only_ok_claims_and_only_nil_is_a_replay() {
+        use redis::Value;
+        assert_eq!(claim_outcome(Value::Okay).unwrap(), Claim::Claimed);
+        assert_eq!(claim_outcome(Value::Nil).unwrap(), Claim::AlreadyClaimed);
+        for other in [
+            Value::SimpleString("OK".into()),
+            Value::SimpleString("QUEUED".into()),
+            Value::BulkString(b"OK".to_vec()),
+            Value::Int(1),
+            Value::Int(0),
+            Value::Array(vec![Value::Okay]),
+            Value::Boolean(true),
+        ] {
+            let e = claim_outcome(other.clone()).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::StoreUnavailable, "{other:?}");
+        }
+        assert!(pong(Value::SimpleString("PONG".into())).is_ok());
+        assert_eq!(
+            pong(Value::Okay).unwrap_err().kind(),
+            crate::ErrorKind::StoreUnavailable
+        );
+    }
+
+    #[test]
+    fn timeouts_are_at_least_a_millisecond() {
+        let store = RedisReplayStore::new("redis://127.0.0.1:1")
+            .unwrap()
+            .with_timeout(Duration::ZERO);
+        assert_eq!(store.timeout, Duration::from_millis(1));
     }
 }

@@ -328,11 +328,10 @@ fn password_protected_server() {
     }
 }
 
-/// A least-privilege Redis ACL user, as docs/REPLAY_STORES.md recommends: allowed `SET` and
-/// `PING` on the replay keys only, and that is all the store needs.
-#[test]
-fn least_privilege_acl_user() {
-    let redis = RedisServer::start(&[
+/// The Redis ACL docs/REPLAY_STORES.md recommends: one user per consumer (here the args for
+/// `billing`), allowed `SET` and `PING` on that consumer's own replay keys only.
+pub(crate) fn acl_server() -> RedisServer {
+    RedisServer::start(&[
         "--user",
         "default",
         "on",
@@ -340,15 +339,21 @@ fn least_privilege_acl_user() {
         "~*",
         "+@all",
         "--user",
-        "eventseal",
+        "billing",
         "on",
         ">claim-pass",
-        "~eventseal:replay:*",
+        "~eventseal:replay:v1:{billing}:*",
         "-@all",
         "+set",
         "+ping",
-    ]);
-    let url = format!("redis://eventseal:claim-pass@127.0.0.1:{}", redis.port);
+    ])
+}
+
+/// ... and that is all the store needs.
+#[test]
+fn least_privilege_acl_user() {
+    let redis = acl_server();
+    let url = format!("redis://billing:claim-pass@127.0.0.1:{}", redis.port);
     let store = RedisReplayStore::new(&url).unwrap();
     store.ping().unwrap();
     let w = World::new();
@@ -356,16 +361,23 @@ fn least_privilege_acl_user() {
     let env = w.seal(b"acl");
     assert_eq!(opener.open(env.as_bytes()).unwrap().payload(), b"acl");
     assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
-    // The user really is that limited: reading a claim is refused, so is any other key.
+    // The user really is that limited: reading a claim is refused, so are other keys, and so
+    // are another consumer's claims (which it could otherwise make first).
     let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
     let key = &redis.replay_keys_with_ttl()[0].0;
-    let read: redis::RedisResult<redis::Value> = redis::cmd("GET").arg(key).query(&mut con);
-    let e = read.unwrap_err();
-    assert_eq!(e.code(), Some("NOPERM"), "{e}");
-    let other: redis::RedisResult<redis::Value> =
-        redis::cmd("SET").arg("other").arg(1).query(&mut con);
-    let e = other.unwrap_err();
-    assert_eq!(e.code(), Some("NOPERM"), "{e}");
+    let audit_key = RedisReplayStore::redis_key(&ReplayKey {
+        consumer: "audit",
+        source: "orders",
+        id: "0190a4c2-0000-7000-8000-000000000001",
+    });
+    let mut refused = |cmd: &mut redis::Cmd| {
+        let e = cmd.query::<redis::Value>(&mut con).unwrap_err();
+        assert_eq!(e.code(), Some("NOPERM"), "{e}");
+    };
+    refused(redis::cmd("GET").arg(key));
+    refused(redis::cmd("DEL").arg(key));
+    refused(redis::cmd("SET").arg("other").arg(1));
+    refused(redis::cmd("SET").arg(&audit_key).arg(1).arg("NX"));
 }
 
 /// TLS (`rediss://`) against a redis-server that speaks only TLS, with a certificate from a
@@ -713,7 +725,7 @@ mod async_store {
                     .map_err(|e| e.kind()),
             ];
             assert!(
-                outcomes.iter().filter(|o| o.is_ok()).count() <= 1,
+                matches!(outcomes[0], Ok(()) | Err(ErrorKind::Replayed)),
                 "{outcomes:?}"
             );
             assert_eq!(outcomes[1], Err(ErrorKind::Replayed), "{outcomes:?}");
@@ -721,6 +733,25 @@ mod async_store {
             assert!(opener.open(w.seal(b"after").as_bytes()).await.is_ok());
         });
         assert!(sync.open(w.seal(b"after sync").as_bytes()).is_ok());
+    }
+
+    /// The async store as the per-consumer ACL user (`acl_server`).
+    #[test]
+    fn least_privilege_acl_user() {
+        let redis = super::acl_server();
+        let w = World::new();
+        let rt = multi_thread_runtime();
+        let url = format!("redis://billing:claim-pass@127.0.0.1:{}", redis.port);
+        let store = rt
+            .block_on(async { AsyncRedisReplayStore::new(&url) })
+            .unwrap();
+        rt.block_on(store.ping()).unwrap();
+        let opener = async_opener(&w, Arc::new(store));
+        let env = w.seal(b"acl");
+        rt.block_on(async {
+            assert_eq!(opener.open(env.as_bytes()).await.unwrap().payload(), b"acl");
+            assert_eq!(kind(opener.open(env.as_bytes()).await), ErrorKind::Replayed);
+        });
     }
 
     /// A certificate from the trusted CA but for another host name is refused.
