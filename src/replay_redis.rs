@@ -107,13 +107,14 @@ impl RedisReplayStore {
 
     /// Sets how long past the envelope's replay expiry a key is kept (default
     /// [`DEFAULT_CLOCK_MARGIN`]): the largest difference between the clocks of the instances
-    /// that share this Redis.
+    /// that share this Redis, and of the Redis server's.
     ///
-    /// Redis counts a key's time to live on its own clock from the moment it is set, so a key
-    /// set by an instance whose clock is ahead would, without a margin, expire while an
-    /// instance whose clock is behind still accepts the envelope as fresh, and that instance
-    /// would open it a second time. Keep the instances' clocks within the margin of each other
-    /// (NTP keeps them within milliseconds); a larger margin only keeps keys longer.
+    /// Redis turns a key's time to live into an absolute expiry on its own clock when the key
+    /// is set, so a key set by an instance whose clock is ahead would, without a margin, expire
+    /// while an instance whose clock is behind still accepts the envelope as fresh, and that
+    /// instance would open it a second time; a Redis clock that steps forward does the same.
+    /// Keep the clocks within the margin of each other (NTP keeps them within milliseconds); a
+    /// larger margin only keeps keys longer.
     #[must_use]
     pub fn with_clock_margin(mut self, margin: Duration) -> Self {
         self.clock_margin = margin;

@@ -216,14 +216,20 @@ fn wait_until_idle_clients_closed(redis: &RedisServer) {
     }
 }
 
-#[test]
-fn entries_expire_with_the_envelope_which_is_then_expired() {
-    let redis = RedisServer::start(&[]);
-    let w = World::new();
+/// A sealer on the world's clock whose envelopes live 2 s, and a trust store for it.
+fn two_second_sealer(w: &World) -> (Sealer, eventseal::TrustStore) {
     let sealer = Sealer::new(SigningKey::generate("orders").unwrap())
         .with_clock(w.clock.clone())
         .with_ttl(Duration::from_secs(2));
     let trust = eventseal::TrustStore::new().with(sealer.key().verifying_key().clone());
+    (sealer, trust)
+}
+
+#[test]
+fn entries_expire_with_the_envelope_which_is_then_expired() {
+    let redis = RedisServer::start(&[]);
+    let w = World::new();
+    let (sealer, trust) = two_second_sealer(&w);
     let env = sealer
         .seal("order.created", b"short", &[w.billing_pub()])
         .unwrap();
@@ -251,18 +257,15 @@ fn entries_expire_with_the_envelope_which_is_then_expired() {
     assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Expired);
 }
 
-/// Redis counts a key's time to live from when it is set, on its own clock. An instance
-/// whose clock runs ahead sets a shorter one: without a margin the key would go while an
+/// Redis turns a key's time to live into an expiry on its own clock when the key is set. An
+/// instance whose clock runs ahead sets a shorter one: without a margin the key would go while an
 /// instance whose clock is behind still accepts the envelope, which would then open twice.
 /// The default margin (60 s) keeps the key past that.
 #[test]
 fn instances_with_different_clocks() {
     let redis = RedisServer::start(&[]);
     let w = World::new();
-    let sealer = Sealer::new(SigningKey::generate("orders").unwrap())
-        .with_clock(w.clock.clone())
-        .with_ttl(Duration::from_secs(2));
-    let trust = eventseal::TrustStore::new().with(sealer.key().verifying_key().clone());
+    let (sealer, trust) = two_second_sealer(&w);
     let strict = Freshness::default().with_max_skew(Duration::ZERO);
     // Instance A's clock is one second ahead of instance B's.
     let ahead = Arc::new(eventseal::FixedClock::new(T0 + 1));
