@@ -92,14 +92,7 @@ fn four_processes_accept_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // Keys and an envelope made with the library, opened by four CLI processes at once.
-    let source = SigningKey::generate("orders").unwrap();
-    let consumer = eventseal::RecipientSecretKey::generate("billing").unwrap();
-    std::fs::write(d.join("verify.jwk"), source.verifying_key().to_jwk()).unwrap();
-    std::fs::write(d.join("billing.jwk"), &*consumer.to_secret_jwk()).unwrap();
-    let env = Sealer::new(source)
-        .seal("order.created", b"processes", &[consumer.public_key()])
-        .unwrap();
-    std::fs::write(d.join("env.json"), env.as_bytes()).unwrap();
+    CliKeys::write_to(d).write_envelope(&d.join("env.json"), b"processes");
     let outputs = race_cli_open(d, "env.json", &["--replay-redis", &redis.url()]);
     assert_exactly_one_accepted(&outputs, b"processes");
 }
@@ -111,22 +104,10 @@ fn cli_over_tls_with_a_private_ca() {
     let redis = RedisServer::start_tls();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let source = SigningKey::generate("orders").unwrap();
-    let consumer = eventseal::RecipientSecretKey::generate("billing").unwrap();
-    std::fs::write(d.join("verify.jwk"), source.verifying_key().to_jwk()).unwrap();
-    std::fs::write(d.join("billing.jwk"), &*consumer.to_secret_jwk()).unwrap();
+    CliKeys::write_to(d).write_envelope(&d.join("env.json"), b"over tls");
     std::fs::write(d.join("ca.pem"), redis.ca_pem()).unwrap();
-    let env = Sealer::new(source)
-        .seal("order.created", b"over tls", &[consumer.public_key()])
-        .unwrap();
-    std::fs::write(d.join("env.json"), env.as_bytes()).unwrap();
     let url = redis.tls_url();
-    let untrusted = std::process::Command::new(env!("CARGO_BIN_EXE_eventseal"))
-        .args(["open", "--key", "billing.jwk", "--trust", "verify.jwk"])
-        .args(["--replay-redis", &url, "--input", "env.json"])
-        .current_dir(d)
-        .output()
-        .unwrap();
+    let untrusted = cli_open(d, "env.json", &["--replay-redis", &url]);
     assert_eq!(untrusted.status.code(), Some(3), "{untrusted:?}");
     assert!(String::from_utf8_lossy(&untrusted.stderr).contains("store-unavailable"));
     let outputs = race_cli_open(

@@ -320,18 +320,10 @@ fn memory_store_capacity_purging_and_concurrency_across_shards() {
 fn four_processes_share_one_sqlite_file_and_accept_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let source = eventseal::SigningKey::generate("orders").unwrap();
-    let consumer = eventseal::RecipientSecretKey::generate("billing").unwrap();
-    std::fs::write(d.join("verify.jwk"), source.verifying_key().to_jwk()).unwrap();
-    std::fs::write(d.join("billing.jwk"), &*consumer.to_secret_jwk()).unwrap();
+    let keys = CliKeys::write_to(d);
     for round in 0..3 {
-        let env = eventseal::Sealer::new(
-            eventseal::SigningKey::from_jwk(&source.to_secret_jwk()).unwrap(),
-        )
-        .seal("order.created", b"processes", &[consumer.public_key()])
-        .unwrap();
         let file = format!("env{round}.json");
-        std::fs::write(d.join(&file), env.as_bytes()).unwrap();
+        keys.write_envelope(&d.join(&file), b"processes");
         let outputs = race_cli_open(d, &file, &["--replay-db", "replay.db"]);
         assert_exactly_one_accepted(&outputs, b"processes");
     }
