@@ -651,11 +651,7 @@ fn main() {
     let store = MemoryReplayStore::new(usize::MAX);
     let t = Instant::now();
     for id in &ids[..200_000] {
-        let key = ReplayKey {
-            consumer: "billing",
-            source: "orders",
-            id,
-        };
+        let key = ReplayKey::envelope("billing", "orders", id);
         assert!(matches!(
             store.claim(&key, NOW + 300, NOW),
             Ok(Claim::Claimed)
@@ -675,11 +671,7 @@ fn main() {
             let store = store.clone();
             s.spawn(move || {
                 for id in half {
-                    let key = ReplayKey {
-                        consumer: "billing",
-                        source: "orders",
-                        id,
-                    };
+                    let key = ReplayKey::envelope("billing", "orders", id);
                     assert!(matches!(
                         store.claim(&key, NOW + 300, NOW),
                         Ok(Claim::Claimed)
@@ -699,11 +691,7 @@ fn main() {
     let sqlite = SqliteReplayStore::open(dir.path().join("replay.db"), NOW).unwrap();
     let t = Instant::now();
     for id in &ids[..500] {
-        let key = ReplayKey {
-            consumer: "billing",
-            source: "orders",
-            id,
-        };
+        let key = ReplayKey::envelope("billing", "orders", id);
         assert!(matches!(
             sqlite.claim(&key, NOW + 300, NOW),
             Ok(Claim::Claimed)

@@ -27,11 +27,7 @@ fn claims_per_sec(store: &RedisReplayStore, threads: usize, per_thread: usize, t
             s.spawn(move || {
                 for i in 0..per_thread {
                     let id = format!("{tag}-{th}-{i}");
-                    let key = ReplayKey {
-                        consumer: "billing",
-                        source: "orders",
-                        id: &id,
-                    };
+                    let key = ReplayKey::envelope("billing", "orders", &id);
                     assert_eq!(store.claim(&key, NOW + 300, NOW).unwrap(), Claim::Claimed);
                 }
             });
@@ -133,11 +129,7 @@ mod asynchronous {
                 tokio::spawn(async move {
                     for i in 0..per_task {
                         let id = format!("{tag}-{task}-{i}");
-                        let key = ReplayKey {
-                            consumer: "billing",
-                            source: "orders",
-                            id: &id,
-                        };
+                        let key = ReplayKey::envelope("billing", "orders", &id);
                         let claim = store.claim_async(key, NOW + 300, NOW).await.unwrap();
                         assert_eq!(claim, Claim::Claimed);
                     }

@@ -540,6 +540,26 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// Whether `point` is the canonical encoding of an X25519 u-coordinate: bit 255 clear and
+/// the value below p = 2^255 - 19 (RFC 7748 §5 has receivers mask the bit and reduce, so
+/// each of the 2^255 + 19 other strings is a second spelling of some key).
+pub(crate) fn x25519_is_canonical(point: &[u8; KEY_LEN]) -> bool {
+    // Little-endian: compare from the most significant byte down with p's bytes
+    // (ed ff … ff 7f). A public key is public: no need for constant time.
+    const P: [u8; KEY_LEN] = {
+        let mut p = [0xffu8; KEY_LEN];
+        p[0] = 0xed;
+        p[KEY_LEN - 1] = 0x7f;
+        p
+    };
+    for (b, m) in point.iter().rev().zip(P.iter().rev()) {
+        if b != m {
+            return b < m;
+        }
+    }
+    false // equal to p
+}
+
 /// Whether `point` is an X25519 public key that yields an all-zero shared secret for every
 /// scalar (a point of small order, in any of its encodings). Checked by one agreement with a
 /// fixed clamped scalar: clamping makes every scalar a multiple of the cofactor 8, so exactly

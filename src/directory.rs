@@ -123,9 +123,9 @@ impl RecipientDirectory {
                 let at = |f: &str, m: String| {
                     Error::InvalidTrust(format!("at consumers[{i}].keys[{j}].{f}: {m}"))
                 };
-                let jwk = serde_json::to_string(&k.jwk).map_err(|e| at("jwk", e.to_string()))?;
-                let key =
-                    RecipientPublicKey::from_jwk(&jwk).map_err(|e| at("jwk", e.to_string()))?;
+                // The JWK's own text goes to the one strict JWK parser (see trust files).
+                let key = RecipientPublicKey::from_jwk(k.jwk.get())
+                    .map_err(|e| at("jwk", e.to_string()))?;
                 if key.consumer() != c.consumer {
                     return Err(at(
                         "jwk",
@@ -161,7 +161,7 @@ impl RecipientDirectory {
                     keys: keys
                         .iter()
                         .map(|k| DirectoryFileKey {
-                            jwk: serde_json::from_str(&k.key.to_jwk()).unwrap_or_default(),
+                            jwk: crate::trust::compact_jwk(&k.key.to_jwk()),
                             not_before: fmt(k.not_before),
                             not_after: fmt(k.not_after),
                         })
@@ -199,9 +199,17 @@ struct DirectoryConsumer {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DirectoryFileKey {
-    jwk: serde_json::Map<String, serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jwk: Box<serde_json::value::RawValue>,
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     not_before: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     not_after: Option<String>,
 }

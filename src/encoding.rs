@@ -65,6 +65,12 @@ pub(crate) fn pae(parts: &[&[u8]]) -> Vec<u8> {
 /// Checks that `json` nests objects and arrays at most `max_depth` deep, scanning the bytes
 /// once without building anything (so a deeply nested input is rejected before any parser
 /// recurses into it). Brackets inside strings are skipped, escapes included.
+///
+/// Its result is defined on any bytes, JSON or not (docs/FORMAT.md §2.2): reading in order,
+/// outside strings `{`/`[` count up and `}`/`]` down; `"` opens a string that ends at the
+/// next `"` not preceded by an escaping `\`. The first event decides: the count exceeding
+/// `max_depth` is [`Error::TooLarge`], a closing bracket at count 0 is [`Error::Malformed`];
+/// text that ends inside a string or with brackets open passes to the parser.
 pub(crate) fn check_json_depth(json: &[u8], max_depth: usize) -> Result<()> {
     let mut depth = 0usize;
     let mut i = 0usize;
@@ -99,12 +105,28 @@ pub(crate) fn check_json_depth(json: &[u8], max_depth: usize) -> Result<()> {
                     return Err(Error::too_large("JSON nesting depth", max_depth, depth));
                 }
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'}' | b']' => {
+                // A closing bracket with nothing open cannot start or continue JSON text.
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or(Error::Malformed("JSON: closing bracket with nothing open"))?;
+            }
             _ => {}
         }
         i += 1;
     }
     Ok(())
+}
+
+/// For an optional member (`#[serde(default, deserialize_with = "present")]`): absent is
+/// `None`, and a present member must have its type, so `null` is refused rather than read as
+/// absent.
+pub(crate) fn present<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// Validates an identifier (source id, consumer id): 1 to 128 bytes of ASCII letters, digits
@@ -207,10 +229,25 @@ mod tests {
             Err(Error::TooLarge { .. })
         ));
         assert!(check_json_depth(br#"{"a":"\"[[[["}"#, 1).is_ok());
+        // Not JSON: the first event decides.
+        assert!(matches!(
+            check_json_depth(b"]]]][[[[[[[[[[", 3),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            check_json_depth(b"[[[[]]]]]", 3),
+            Err(Error::TooLarge { .. })
+        ));
+        assert!(matches!(
+            check_json_depth(b"[]]", 3),
+            Err(Error::Malformed(_))
+        ));
+        assert!(check_json_depth(b"[[\"]]]]", 3).is_ok()); // ends inside a string
     }
 
-    /// The byte-at-a-time scanner the fast one replaced, as the reference.
-    fn reference_depth(json: &[u8], max_depth: usize) -> bool {
+    /// The byte-at-a-time scanner the fast one replaced, as the reference: `Ok`, or the
+    /// error kind's name.
+    fn reference_depth(json: &[u8], max_depth: usize) -> std::result::Result<(), &'static str> {
         let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
         for &b in json {
             if in_string {
@@ -228,14 +265,14 @@ mod tests {
                 b'{' | b'[' => {
                     depth += 1;
                     if depth > max_depth {
-                        return false;
+                        return Err("too-large");
                     }
                 }
-                b'}' | b']' => depth = depth.saturating_sub(1),
+                b'}' | b']' => depth = depth.checked_sub(1).ok_or("malformed")?,
                 _ => {}
             }
         }
-        true
+        Ok(())
     }
 
     proptest::proptest! {
@@ -245,7 +282,8 @@ mod tests {
                 proptest::sample::select(b"{}[]\"\\a".to_vec()), 0..64),
             max in 0usize..6,
         ) {
-            proptest::prop_assert_eq!(check_json_depth(&json, max).is_ok(), reference_depth(&json, max));
+            let ours = check_json_depth(&json, max).map_err(|e| e.kind().as_str());
+            proptest::prop_assert_eq!(ours, reference_depth(&json, max));
         }
     }
 

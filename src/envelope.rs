@@ -183,8 +183,9 @@ impl Header {
 // --- JSON shapes ---------------------------------------------------------------------------
 
 #[derive(Deserialize)]
-struct VersionProbe {
-    version: serde_json::Value,
+struct VersionProbe<'a> {
+    #[serde(borrow)]
+    version: &'a serde_json::value::RawValue,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -256,15 +257,28 @@ impl Header {
             Ok(ObjectOnly(h)) if h.version == FORMAT_VERSION => h,
             Ok(_) => return Err(Error::UnsupportedVersion),
             Err(_) => {
-                let ObjectOnly(probe): ObjectOnly<VersionProbe> =
+                let ObjectOnly(probe): ObjectOnly<VersionProbe<'_>> =
                     serde_json::from_slice(bytes).map_err(|_| Error::Malformed("header JSON"))?;
-                return Err(match probe.version.as_u64() {
-                    Some(v) if v == u64::from(FORMAT_VERSION) => Error::Malformed("header fields"),
-                    Some(_) => Error::UnsupportedVersion,
-                    None => Error::Malformed("version"),
+                // A version is a non-negative integer written in digits alone, of any size
+                // (`18446744073709551616` is a version we do not support, not a malformed
+                // one); a sign (`-0`, `-1`), fraction or exponent is malformed.
+                let text = probe.version.get();
+                if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Error::Malformed("version"));
+                }
+                return Err(if text == "1" {
+                    Error::Malformed("header fields")
+                } else {
+                    Error::UnsupportedVersion
                 });
             }
         };
+        // No escape sequence anywhere, member names included: in JSON text a backslash
+        // occurs only in one, and the borrowed fields above already refuse escaped values,
+        // but serde matches member names after unescaping them (`"vers\u0069on"`).
+        if memchr::memchr(b'\\', bytes).is_some() {
+            return Err(Error::Malformed("escape sequence in the header"));
+        }
         if h.recipients.len() > limits.max_recipients {
             return Err(Error::too_large(
                 "recipients",

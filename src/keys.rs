@@ -74,20 +74,49 @@ const P256: &str = "P-256";
 struct Jwk {
     kty: String,
     crv: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     alg: Option<String>,
-    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "use",
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     use_: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     kid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     consumer: Option<String>,
     x: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     y: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     d: Option<Zeroizing<String>>,
 }
 
@@ -613,6 +642,11 @@ pub struct RecipientPublicKey {
 
 impl RecipientPublicKey {
     fn from_parts(consumer: String, bytes: [u8; KEY_LEN]) -> Result<Self> {
+        if !crypto::x25519_is_canonical(&bytes) {
+            return Err(Error::InvalidKey(
+                "X25519 public key not canonical (bit 255 set, or not below 2^255 - 19)",
+            ));
+        }
         if crypto::x25519_is_low_order(&bytes) {
             return Err(Error::InvalidKey("X25519 public key of small order"));
         }
@@ -705,9 +739,18 @@ pub struct SymmetricKey {
 #[serde(deny_unknown_fields)]
 struct OctJwk {
     kty: String,
-    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "use",
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     use_: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     kid: Option<String>,
     consumer: String,
     k: Zeroizing<String>,
@@ -1054,6 +1097,42 @@ mod tests {
             VerifyingKey::from_jwk(&forged),
             Err(Error::InvalidKey(_))
         ));
+    }
+
+    #[test]
+    fn non_canonical_recipient_keys_are_rejected() {
+        let good = RecipientSecretKey::generate("c")
+            .unwrap()
+            .public_key()
+            .bytes;
+        assert!(crypto::x25519_is_canonical(&good));
+        let mut high = good;
+        high[31] |= 0x80;
+        // p, p + 1 and 2^255 - 1: at or above p with bit 255 clear.
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        let mut p1 = p;
+        p1[0] = 0xee;
+        let mut max = [0xffu8; 32];
+        max[31] = 0x7f;
+        let mut below = p;
+        below[0] = 0xec; // p - 1: canonical
+        assert!(crypto::x25519_is_canonical(&below));
+        for bad in [high, p, p1, max] {
+            assert!(!crypto::x25519_is_canonical(&bad));
+            let jwk = format!(
+                r#"{{"kty":"OKP","crv":"X25519","consumer":"c","x":"{}"}}"#,
+                b64_encode(&bad)
+            );
+            assert!(
+                matches!(
+                    RecipientPublicKey::from_jwk(&jwk),
+                    Err(Error::InvalidKey(m)) if m.starts_with("X25519 public key not canonical")
+                ),
+                "{jwk}"
+            );
+        }
     }
 
     #[test]

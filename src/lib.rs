@@ -153,7 +153,7 @@ pub use open::AsyncOpener;
 pub use open::{
     open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,
 };
-pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore, SqliteReplayStore};
+pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayKind, ReplayStore, SqliteReplayStore};
 #[cfg(feature = "tokio")]
 pub use replay_async::BlockingStore;
 #[cfg(feature = "async")]

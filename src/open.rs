@@ -220,11 +220,11 @@ impl<'k> FreshEnvelope<'k> {
     }
 
     fn replay_key<'a>(&'a self, id: &'a str) -> ReplayKey<'a> {
-        ReplayKey {
-            consumer: self.inner.key.consumer_id(),
-            source: &self.inner.env.header.source,
+        ReplayKey::envelope(
+            self.inner.key.consumer_id(),
+            &self.inner.env.header.source,
             id,
-        }
+        )
     }
 
     fn claimed(self, claim: Claim) -> Result<ClaimedEnvelope<'k>> {

@@ -19,17 +19,70 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+/// What kind of message a claim is about. Each kind is its own namespace in every store, so
+/// an envelope claim and a webhook claim never collide, whatever their source names and ids
+/// are (a trusted source named `webhook:github` cannot claim GitHub deliveries first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReplayKind {
+    /// An envelope: `source` is its verified source id, `id` its envelope id.
+    Envelope,
+    /// A verified webhook delivery: `source` is the provider name (`stripe`, …), `id` the
+    /// [`Verified::id`](crate::webhook::Verified::id).
+    Webhook,
+}
+
+impl ReplayKind {
+    /// A one-byte tag per kind, for stores that key entries by a digest.
+    #[must_use]
+    pub const fn tag(self) -> u8 {
+        match self {
+            Self::Envelope => b'e',
+            Self::Webhook => b'w',
+        }
+    }
+}
+
 /// What a claim is about: one message (an envelope, or a webhook delivery), as seen by one
 /// consumer.
+///
+/// A store must keep the four fields apart: two keys are the same claim only if all four are
+/// equal (the stores here use separate tables, key paths or a length-prefixed digest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplayKey<'a> {
+    /// Envelope or webhook: separate namespaces.
+    pub kind: ReplayKind,
     /// The consumer claiming (its entries never collide with another consumer's).
     pub consumer: &'a str,
-    /// Who sent it: an envelope's verified source id, or `webhook:PROVIDER`.
+    /// Who sent it: an envelope's verified source id, or a webhook's provider name.
     pub source: &'a str,
     /// The message id: an envelope id (lowercase hyphenated UUID), or a webhook's
     /// authenticated message id.
     pub id: &'a str,
+}
+
+impl<'a> ReplayKey<'a> {
+    /// The claim of envelope `id` from `source`, by `consumer`.
+    #[must_use]
+    pub const fn envelope(consumer: &'a str, source: &'a str, id: &'a str) -> Self {
+        Self {
+            kind: ReplayKind::Envelope,
+            consumer,
+            source,
+            id,
+        }
+    }
+
+    /// The claim of webhook message `id` from `provider`, by `consumer`.
+    #[must_use]
+    pub const fn webhook(consumer: &'a str, provider: &'a str, id: &'a str) -> Self {
+        Self {
+            kind: ReplayKind::Webhook,
+            consumer,
+            source: provider,
+            id,
+        }
+    }
 }
 
 /// The outcome of a successful store operation.
@@ -85,7 +138,12 @@ impl<S: ReplayStore + ?Sized> ReplayStore for Box<S> {
 type Fingerprint = [u8; crate::crypto::HASH_LEN];
 
 fn fingerprint(salt: &[u8; 16], key: &ReplayKey<'_>) -> Fingerprint {
-    key_digest(salt, &[key.consumer, key.source, key.id])
+    let mut prefix = [0u8; 17];
+    if let Some((last, head)) = prefix.split_last_mut() {
+        head.copy_from_slice(salt);
+        *last = key.kind.tag();
+    }
+    key_digest(&prefix, &[key.consumer, key.source, key.id])
 }
 
 /// SHA-256 over `prefix`, then each of (at most three) `parts` preceded by its length
@@ -328,7 +386,40 @@ CREATE TABLE IF NOT EXISTS eventseal_replay_v1 (
     PRIMARY KEY (consumer, source, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS eventseal_replay_v1_expiry ON eventseal_replay_v1 (expires_at);
+CREATE TABLE IF NOT EXISTS eventseal_webhook_replay_v1 (
+    consumer    TEXT    NOT NULL,
+    provider    TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (consumer, provider, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS eventseal_webhook_replay_v1_expiry
+    ON eventseal_webhook_replay_v1 (expires_at);
 ";
+
+/// Run once, when the webhook table is first created in a file that earlier versions wrote
+/// webhook claims into (as source `webhook:PROVIDER` in the envelope table): copies them, so
+/// an upgrade does not forget them. It can only add claims (a copied row that was really an
+/// envelope claim of a source named `webhook:…` can reject, never accept, a delivery).
+const MIGRATE_WEBHOOK_CLAIMS: &str = "
+INSERT OR IGNORE INTO eventseal_webhook_replay_v1 (consumer, provider, id, expires_at)
+    SELECT consumer, substr(source, 9), id, expires_at FROM eventseal_replay_v1
+    WHERE substr(source, 1, 8) = 'webhook:';
+";
+
+/// The claim statement for each kind: insert, or take over a row that has expired; a live
+/// row is untouched. Each kind has its own table, so the kinds cannot collide.
+const CLAIM_ENVELOPE: &str = "INSERT INTO eventseal_replay_v1 (consumer, source, id, expires_at)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (consumer, source, id)
+     DO UPDATE SET expires_at = excluded.expires_at
+     WHERE eventseal_replay_v1.expires_at <= ?5";
+const CLAIM_WEBHOOK: &str =
+    "INSERT INTO eventseal_webhook_replay_v1 (consumer, provider, id, expires_at)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (consumer, provider, id)
+     DO UPDATE SET expires_at = excluded.expires_at
+     WHERE eventseal_webhook_replay_v1.expires_at <= ?5";
 
 /// How long an SQLite operation waits for another process's lock before failing closed.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -336,7 +427,22 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 fn init_sqlite(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch(SCHEMA)
+    let tx = conn.unchecked_transaction()?;
+    let had_webhook_table: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'eventseal_webhook_replay_v1')",
+        [],
+        |r| r.get(0),
+    )?;
+    let had_envelope_table: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'eventseal_replay_v1')",
+        [],
+        |r| r.get(0),
+    )?;
+    tx.execute_batch(SCHEMA)?;
+    if had_envelope_table && !had_webhook_table {
+        tx.execute_batch(MIGRATE_WEBHOOK_CLAIMS)?;
+    }
+    tx.commit()
 }
 
 /// Errors of a file that another process is initialising at the same moment: its lock, or
@@ -389,11 +495,14 @@ impl SqliteReplayStore {
     /// [`Error::StoreUnavailable`].
     pub fn purge_expired(&self, now: i64) -> Result<usize> {
         let conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
-        conn.execute(
-            "DELETE FROM eventseal_replay_v1 WHERE expires_at <= ?1",
-            rusqlite::params![now],
-        )
-        .map_err(Error::store)
+        let mut removed = 0;
+        for table in ["eventseal_replay_v1", "eventseal_webhook_replay_v1"] {
+            removed += conn
+                .prepare_cached(&format!("DELETE FROM {table} WHERE expires_at <= ?1"))
+                .and_then(|mut st| st.execute(rusqlite::params![now]))
+                .map_err(Error::store)?;
+        }
+        Ok(removed)
     }
 
     /// Number of entries in the file (live or not yet purged).
@@ -402,8 +511,13 @@ impl SqliteReplayStore {
     /// [`Error::StoreUnavailable`].
     pub fn entry_count(&self) -> Result<u64> {
         let conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
-        conn.query_row("SELECT COUNT(*) FROM eventseal_replay_v1", [], |r| r.get(0))
-            .map_err(Error::store)
+        conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM eventseal_replay_v1)
+                  + (SELECT COUNT(*) FROM eventseal_webhook_replay_v1)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(Error::store)
     }
 }
 
@@ -423,14 +537,12 @@ impl ReplayStore for SqliteReplayStore {
         }
         let conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
         // One statement: insert, or take over a row that has expired; a live row is untouched.
+        let statement = match key.kind {
+            ReplayKind::Envelope => CLAIM_ENVELOPE,
+            ReplayKind::Webhook => CLAIM_WEBHOOK,
+        };
         let changed = conn
-            .prepare_cached(
-                "INSERT INTO eventseal_replay_v1 (consumer, source, id, expires_at)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (consumer, source, id)
-                 DO UPDATE SET expires_at = excluded.expires_at
-                 WHERE eventseal_replay_v1.expires_at <= ?5",
-            )
+            .prepare_cached(statement)
             .and_then(|mut st| {
                 st.execute(rusqlite::params![
                     key.consumer,

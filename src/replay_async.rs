@@ -98,6 +98,7 @@ impl<S: ReplayStore + 'static> BlockingStore<S> {
 impl<S: ReplayStore + 'static> AsyncReplayStore for BlockingStore<S> {
     fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a> {
         let inner = std::sync::Arc::clone(&self.inner);
+        let kind = key.kind;
         let owned = (
             key.consumer.to_owned(),
             key.source.to_owned(),
@@ -110,6 +111,7 @@ impl<S: ReplayStore + 'static> AsyncReplayStore for BlockingStore<S> {
                 .spawn_blocking(move || {
                     let (consumer, source, id) = &owned;
                     let key = ReplayKey {
+                        kind,
                         consumer,
                         source,
                         id,

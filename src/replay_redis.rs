@@ -129,12 +129,19 @@ impl RedisReplayStore {
         self.run(&redis::cmd("PING"), pong)
     }
 
-    /// The Redis key for `key`.
+    /// The Redis key for `key`: `eventseal:replay:v1:{CONSUMER}:HEX` for an envelope and
+    /// `eventseal:replay:v1:{CONSUMER}:webhook:HEX` for a webhook delivery, `HEX` being the
+    /// SHA-256 of the length-prefixed source (or provider) and id. The two kinds have
+    /// different key shapes, so they cannot collide.
     #[must_use]
     pub fn redis_key(key: &ReplayKey<'_>) -> String {
         let digest = crate::replay::key_digest(b"", &[key.source, key.id]);
+        let kind = match key.kind {
+            crate::replay::ReplayKind::Envelope => "",
+            crate::replay::ReplayKind::Webhook => "webhook:",
+        };
         format!(
-            "eventseal:replay:v1:{{{}}}:{}",
+            "eventseal:replay:v1:{{{}}}:{kind}{}",
             key.consumer,
             hex::encode(digest)
         )
@@ -565,11 +572,8 @@ impl crate::replay_async::AsyncReplayStore for AsyncRedisReplayStore {
 mod tests {
     use super::*;
 
-    const KEY: ReplayKey<'static> = ReplayKey {
-        consumer: "billing",
-        source: "orders",
-        id: "0190a4c2-0000-7000-8000-000000000001",
-    };
+    const KEY: ReplayKey<'static> =
+        ReplayKey::envelope("billing", "orders", "0190a4c2-0000-7000-8000-000000000001");
 
     /// The command's arguments as text.
     fn args(cmd: &redis::Cmd) -> Vec<String> {

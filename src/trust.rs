@@ -424,9 +424,10 @@ impl TrustStore {
             }
             for (j, k) in fs.keys.iter().enumerate() {
                 let field = |f: &str| format!("keys[{j}].{f}");
-                let jwk = serde_json::to_string(&k.jwk)
-                    .map_err(|e| at(&field("jwk"), Error::InvalidTrust(e.to_string())))?;
-                let key = VerifyingKey::from_jwk(&jwk).map_err(|e| at(&field("jwk"), e))?;
+                // The JWK's own text, as written in the file, goes to the one strict JWK
+                // parser: duplicate members, nulls and escapes are judged exactly as with
+                // `VerifyingKey::from_jwk` (a map would have kept the last duplicate).
+                let key = VerifyingKey::from_jwk(k.jwk.get()).map_err(|e| at(&field("jwk"), e))?;
                 let nb =
                     parse_time(k.not_before.as_deref()).map_err(|e| at(&field("not_before"), e))?;
                 let na =
@@ -462,7 +463,7 @@ impl TrustStore {
                         .keys
                         .iter()
                         .map(|k| TrustFileKey {
-                            jwk: serde_json::from_str(&k.key.to_jwk()).unwrap_or_default(),
+                            jwk: compact_jwk(&k.key.to_jwk()),
                             not_before: k.not_before.map(format_time),
                             not_after: k.not_after.map(format_time),
                         })
@@ -595,7 +596,11 @@ struct TrustFileSource {
     source: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     accounts: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     eventbridge_source: Option<String>,
     allow: Vec<String>,
     keys: Vec<TrustFileKey>,
@@ -604,11 +609,27 @@ struct TrustFileSource {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TrustFileKey {
-    jwk: serde_json::Map<String, serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jwk: Box<serde_json::value::RawValue>,
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     not_before: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::encoding::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     not_after: Option<String>,
+}
+
+/// A JWK we exported, as one compact line for a configuration file.
+pub(crate) fn compact_jwk(pretty: &str) -> Box<serde_json::value::RawValue> {
+    let compact = serde_json::from_str::<serde_json::Value>(pretty)
+        .map_or_else(|_| pretty.to_owned(), |v| v.to_string());
+    serde_json::value::RawValue::from_string(compact)
+        .unwrap_or_else(|_| Box::<serde_json::value::RawValue>::default())
 }
 
 impl FromIterator<VerifyingKey> for TrustStore {

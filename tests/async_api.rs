@@ -206,11 +206,7 @@ fn sqlite_on_the_blocking_pool() {
     }
     assert_eq!(sqlite.entry_count().unwrap(), 3);
     // No runtime: a plain executor polling the future gets an error.
-    let key = ReplayKey {
-        consumer: "billing",
-        source: "orders",
-        id: "0190a4c2-0000-7000-8000-000000000009",
-    };
+    let key = ReplayKey::envelope("billing", "orders", "0190a4c2-0000-7000-8000-000000000009");
     let claim = store.claim_async(key, T0 + 60, T0);
     assert_eq!(kind(block_on(claim)), ErrorKind::StoreUnavailable);
     // The sync store behind it still works, and saw nothing of that claim.

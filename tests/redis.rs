@@ -28,11 +28,8 @@ fn claims_once_per_consumer_and_opens_once() {
     let redis = RedisServer::start(&[]);
     let store = Arc::new(RedisReplayStore::new(&redis.url()).unwrap());
     store.ping().unwrap();
-    let key = |consumer| ReplayKey {
-        consumer,
-        source: "orders",
-        id: "0190a4c2-0000-7000-8000-000000000001",
-    };
+    let key =
+        |consumer| ReplayKey::envelope(consumer, "orders", "0190a4c2-0000-7000-8000-000000000001");
     assert_eq!(
         store.claim(&key("billing"), T0 + 60, T0).unwrap(),
         Claim::Claimed
@@ -349,11 +346,11 @@ fn least_privilege_acl_user() {
     // are another consumer's claims (which it could otherwise make first).
     let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
     let key = &redis.replay_keys_with_ttl()[0].0;
-    let audit_key = RedisReplayStore::redis_key(&ReplayKey {
-        consumer: "audit",
-        source: "orders",
-        id: "0190a4c2-0000-7000-8000-000000000001",
-    });
+    let audit_key = RedisReplayStore::redis_key(&ReplayKey::envelope(
+        "audit",
+        "orders",
+        "0190a4c2-0000-7000-8000-000000000001",
+    ));
     let mut refused = |cmd: &mut redis::Cmd| {
         let e = cmd.query::<redis::Value>(&mut con).unwrap_err();
         assert_eq!(e.code(), Some("NOPERM"), "{e}");
@@ -603,11 +600,7 @@ mod async_store {
         let store = rt
             .block_on(async { AsyncRedisReplayStore::new(&redis.url()) })
             .unwrap();
-        let key = ReplayKey {
-            consumer: "billing",
-            source: "orders",
-            id: "0190a4c2-0000-7000-8000-00000000000e",
-        };
+        let key = ReplayKey::envelope("billing", "orders", "0190a4c2-0000-7000-8000-00000000000e");
         // Polled by a bare executor on this thread, outside any Tokio context.
         assert_eq!(
             block_on(store.claim_async(key, T0 + 60, T0)).unwrap(),

@@ -239,11 +239,7 @@ fn two_sqlite_handles_share_claims() {
 fn memory_store_capacity_purging_and_concurrency_across_shards() {
     let ids: Vec<String> = (0..200).map(|i| format!("id-{i}")).collect();
     fn key(id: &str) -> ReplayKey<'_> {
-        ReplayKey {
-            consumer: "billing",
-            source: "orders",
-            id,
-        }
+        ReplayKey::envelope("billing", "orders", id)
     }
     let store = MemoryReplayStore::new(100);
     for id in &ids[..100] {
@@ -280,16 +276,8 @@ fn memory_store_capacity_purging_and_concurrency_across_shards() {
         Claim::AlreadyClaimed
     );
     // Fields are length-prefixed: moving a boundary makes a different key.
-    let a = ReplayKey {
-        consumer: "ab",
-        source: "c",
-        id: "x",
-    };
-    let b = ReplayKey {
-        consumer: "a",
-        source: "bc",
-        id: "x",
-    };
+    let a = ReplayKey::envelope("ab", "c", "x");
+    let b = ReplayKey::envelope("a", "bc", "x");
     assert_eq!(store.claim(&a, T0 + 9, T0).unwrap(), Claim::Claimed);
     assert_eq!(store.claim(&b, T0 + 9, T0).unwrap(), Claim::Claimed);
     // Concurrency: 8 threads race for each of 50 keys; exactly one wins each.

@@ -1,6 +1,11 @@
 //! A configurable HMAC-SHA256 verifier for the many providers that are variations of one
 //! scheme: a header carrying `PREFIX` + hex or base64 MAC(s), over a template of the body and,
 //! optionally, a timestamp header and an id header.
+//!
+//! A signed `{id}` is the dedupe id, so it must read back from the signed bytes in one way
+//! only: a template must put a literal between `{id}` and any other placeholder, and an id
+//! containing that literal (the one after `{id}`, or before it when `{id}` ends the template)
+//! is `malformed`.
 
 use std::time::Duration;
 
@@ -28,12 +33,62 @@ enum Part {
     Id,
 }
 
+/// Where the id's end is read from the signed string: the literal that follows `{id}`, or,
+/// for an `{id}` that ends the template, the literal that precedes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum IdBoundary {
+    /// `{id}` is followed by this literal: the id ends at its first occurrence.
+    Before(Vec<u8>),
+    /// `{id}` ends the template after this literal: the id starts after its last occurrence.
+    After(Vec<u8>),
+}
+
+impl IdBoundary {
+    /// Whether `id` reads back unchanged from the signed string, so that no other (id, body)
+    /// split signs the same bytes: the literal must occur exactly at the id's edge, never
+    /// inside it or straddling into it.
+    fn keeps(&self, id: &[u8]) -> bool {
+        let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+        let rfind =
+            |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).rposition(|w| w == needle);
+        match self {
+            Self::Before(lit) => find(&[id, lit].concat(), lit) == Some(id.len()),
+            Self::After(lit) => rfind(&[lit, id].concat(), lit) == Some(0),
+        }
+    }
+}
+
+/// The boundaries of every `{id}` in a template. An `{id}` with another placeholder next to
+/// it and no literal between could trade bytes with it (id `a`, body `bc` against id `ab`,
+/// body `c`), so such a template is refused.
+fn id_boundaries(parts: &[Part]) -> Result<Vec<IdBoundary>> {
+    let mut out = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        if *part != Part::Id {
+            continue;
+        }
+        let before = i.checked_sub(1).and_then(|j| parts.get(j));
+        out.push(match (parts.get(i + 1), before) {
+            (Some(Part::Literal(l)), _) => IdBoundary::Before(l.clone()),
+            (None, Some(Part::Literal(l))) => IdBoundary::After(l.clone()),
+            (None, None) => continue, // unreachable: {body} is required
+            _ => {
+                return Err(Error::InvalidInput(
+                    "template: {id} must be separated from the other placeholders by a literal",
+                ))
+            }
+        });
+    }
+    Ok(out)
+}
+
 /// A configurable HMAC-SHA256 webhook verifier.
 pub struct GenericHmac {
     header: String,
     prefix: String,
     encoding: MacEncoding,
     template: Vec<Part>,
+    id_boundaries: Vec<IdBoundary>,
     timestamp_header: Option<String>,
     id_header: Option<String>,
     secrets: HmacSecrets,
@@ -106,11 +161,13 @@ impl GenericHmac {
         secrets: &[S],
     ) -> Result<Self> {
         let secrets = HmacSecrets::new(secrets, "empty secret")?;
+        let template = parse_template(template)?;
         Ok(Self {
             header: header.to_owned(),
             prefix: prefix.to_owned(),
             encoding,
-            template: parse_template(template)?,
+            id_boundaries: id_boundaries(&template)?,
+            template,
             timestamp_header: None,
             id_header: None,
             secrets,
@@ -180,6 +237,16 @@ impl Verifier for GenericHmac {
             }
             _ => None,
         };
+        if let Some(id) = id {
+            // The id is signed, but not delimited by the MAC: bytes could move between it
+            // and the body (template `{id}.{body}`: id `e` with body `x.y` against id `e.x`
+            // with body `y`) and give a captured delivery a new id.
+            if id.is_empty() || !self.id_boundaries.iter().all(|b| b.keeps(id.as_bytes())) {
+                return Err(Error::Malformed(
+                    "id is empty or contains the template's separator",
+                ));
+            }
+        }
         let ts = ts_text.map(parse_unix_seconds).transpose()?;
         let mut sigs = Vec::new();
         for item in request.signature_items(&header.replace(',', " "), ' ')? {

@@ -303,10 +303,9 @@ pub async fn verify_and_claim_async(
     claimed(verified, claim)
 }
 
-/// How long a verified delivery is claimed, and under which source.
+/// How long a verified delivery is claimed.
 struct ClaimPlan {
     until: i64,
-    source: String,
 }
 
 impl ClaimPlan {
@@ -318,18 +317,13 @@ impl ClaimPlan {
         if let (Some(ts), Some(tol)) = (verified.timestamp, verifier.tolerance()) {
             until = until.max(ts.saturating_add(secs(tol)).saturating_add(1));
         }
-        Self {
-            until,
-            source: format!("webhook:{}", verified.provider),
-        }
+        Self { until }
     }
 
-    fn key<'a>(&'a self, consumer: &'a str, verified: &'a Verified) -> ReplayKey<'a> {
-        ReplayKey {
-            consumer,
-            source: &self.source,
-            id: &verified.id,
-        }
+    /// A webhook claim: its own namespace ([`ReplayKind::Webhook`](crate::ReplayKind)),
+    /// apart from every envelope claim, keyed by the provider name.
+    fn key<'a>(&self, consumer: &'a str, verified: &'a Verified) -> ReplayKey<'a> {
+        ReplayKey::webhook(consumer, verified.provider, &verified.id)
     }
 }
 

@@ -4,7 +4,13 @@
 //! For requests with a JSON body, Twilio puts `bodySHA256=HEX` in the URL's query string and
 //! signs the URL alone; the body must then hash to that value. Twilio signs the URL as it
 //! requested it, with or without an explicit default port; like Twilio's own libraries, both
-//! forms are tried.
+//! forms are tried. A repeated parameter is signed with all its values by most of Twilio's
+//! libraries and with its distinct values by twilio-python; both forms are tried too.
+//!
+//! The dedupe id is the SHA-256 of the exact string whose MAC verified. Twilio signs no
+//! timestamp, so that id is the only replay protection: any re-encoding of one signed request
+//! (parameters reordered or percent-encoded, `+` for `%20`, empty pairs) yields the same
+//! string, and so the same id.
 
 use super::{content_id, decode_b64_std, encode_hex, HmacSecrets, Request, Verified, Verifier};
 use crate::crypto::{self, HmacAlg};
@@ -60,7 +66,9 @@ fn form_decode(s: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The POST parameters of a form body, sorted by name and then value.
+/// The POST parameters of a form body, sorted by name and then value. Empty pairs (`&&`) are
+/// skipped; a parameter with an empty name (`&=x`) is refused, since it signs as nothing but
+/// its value and would let one signed string be spelled many ways.
 fn form_params(body: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut params = Vec::new();
     for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
@@ -73,6 +81,11 @@ fn form_params(body: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         }
         let mut kv = pair.splitn(2, |&b| b == b'=');
         let k = form_decode(kv.next().unwrap_or_default())?;
+        if k.is_empty() {
+            return Err(Error::Malformed(
+                "form body: a parameter with an empty name",
+            ));
+        }
         let v = form_decode(kv.next().unwrap_or_default())?;
         params.push((k, v));
     }
@@ -105,6 +118,18 @@ fn port_variant(url: &str) -> Option<String> {
     Some(format!("{scheme}://{userinfo}{host}:{default}{tail}"))
 }
 
+/// The string Twilio signs: the URL, then each parameter's name and value, no separators.
+fn signed_string(url: &str, params: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let len = params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + url.len();
+    let mut text = Vec::with_capacity(len);
+    text.extend_from_slice(url.as_bytes());
+    for (k, v) in params {
+        text.extend_from_slice(k);
+        text.extend_from_slice(v);
+    }
+    text
+}
+
 fn query_param<'u>(url: &'u str, name: &str) -> Option<&'u str> {
     let query = url.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or(query);
@@ -132,22 +157,32 @@ impl Verifier for Twilio {
             Some(_) => Vec::new(),
             None => form_params(request.body())?,
         };
+        // All values of a repeated parameter (most SDKs), or its distinct values
+        // (twilio-python's `sorted(set(values))`); the same list when nothing repeats.
+        let mut distinct = params.clone();
+        distinct.dedup();
+        let mut forms = vec![&params];
+        if distinct.len() != params.len() {
+            forms.push(&distinct);
+        }
         let mut urls = vec![url.to_owned()];
         urls.extend(port_variant(url));
-        // The URL form that verified is what was signed; it (not the form the caller passed,
-        // which may carry any port) goes into the dedupe id.
-        let mut signed_url = None;
+        // The string whose MAC verified is exactly what was signed; its hash (not the URL the
+        // caller passed, which may carry any port, nor the body, which may be re-encoded) is
+        // the dedupe id.
+        let mut signed = None;
         for u in &urls {
-            let mut parts: Vec<&[u8]> = vec![u.as_bytes()];
-            for (k, v) in &params {
-                parts.push(k);
-                parts.push(v);
-            }
-            if self.tokens.matches(HmacAlg::Sha1, &parts, [sig.as_slice()]) {
-                signed_url.get_or_insert(u.as_str());
+            for form in &forms {
+                let text = signed_string(u, form);
+                if self
+                    .tokens
+                    .matches(HmacAlg::Sha1, &[&text], [sig.as_slice()])
+                {
+                    signed.get_or_insert(text);
+                }
             }
         }
-        let signed_url = signed_url.ok_or(Error::BadSignature)?;
+        let signed = signed.ok_or(Error::BadSignature)?;
         if let Some(expected) = body_hash {
             // The URL (and so this hash) is authenticated; the body must match it.
             let actual = encode_hex(&crypto::sha256(&[request.body()]));
@@ -157,7 +192,7 @@ impl Verifier for Twilio {
         }
         Ok(Verified {
             provider: "twilio",
-            id: content_id(&[signed_url.as_bytes(), b"\n", request.body()]),
+            id: content_id(&[&signed]),
             timestamp: None,
         })
     }
@@ -195,6 +230,9 @@ mod tests {
             ]
         );
         assert!(form_params(b"a=%zz").is_err());
+        assert!(matches!(form_params(b"a=1&=x"), Err(Error::Malformed(_))));
+        assert!(matches!(form_params(b"a=1&="), Err(Error::Malformed(_))));
+        assert!(matches!(form_params(b"%3D"), Ok(p) if p == vec![(b"=".to_vec(), Vec::new())]));
         assert!(form_params(b"a=%2").is_err());
     }
 }
