@@ -21,13 +21,18 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/envelope")
 }
 
+/// Opens a vector's envelope as docs/FORMAT.md §10 says: `opens` times (default 1) in one
+/// fresh store, every open but the last succeeding; the last open's result is returned.
 fn open_vector(v: &serde_json::Value) -> eventseal::Result<eventseal::Opened> {
-    let trust: TrustStore = v["signing_public_jwks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| VerifyingKey::from_jwk(j.as_str().unwrap()).unwrap())
-        .collect();
+    let trust: TrustStore = match v.get("trust") {
+        Some(file) => TrustStore::from_json(&file.to_string()).unwrap(),
+        None => v["signing_public_jwks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| VerifyingKey::from_jwk(j.as_str().unwrap()).unwrap())
+            .collect(),
+    };
     let jwk = v["recipient_secret_jwk"].as_str().unwrap();
     let key: ConsumerKey =
         if serde_json::from_str::<serde_json::Value>(jwk).unwrap()["kty"] == "oct" {
@@ -35,14 +40,37 @@ fn open_vector(v: &serde_json::Value) -> eventseal::Result<eventseal::Opened> {
         } else {
             RecipientSecretKey::from_jwk(jwk).unwrap().into()
         };
-    Opener::new(
+    let opener = Opener::new(
         [key],
         trust,
         Arc::new(eventseal::MemoryReplayStore::new(10)),
     )
-    .with_clock(Arc::new(FixedClock::new(v["now"].as_i64().unwrap())))
-    .open(v["envelope"].as_str().unwrap().as_bytes())
+    .with_clock(Arc::new(FixedClock::new(v["now"].as_i64().unwrap())));
+    let envelope = v["envelope"].as_str().unwrap().as_bytes();
+    let opens = v.get("opens").map_or(1, |n| n.as_u64().unwrap());
+    for _ in 1..opens {
+        opener.open(envelope).expect("every open but the last succeeds");
+    }
+    opener.open(envelope)
 }
+
+/// Every rejection kind that opening a bare envelope can produce (binding-mismatch needs
+/// an EventBridge event, store-unavailable and store-full a failing store).
+const BARE_ENVELOPE_KINDS: &[&str] = &[
+    "malformed",
+    "too-large",
+    "unsupported-version",
+    "unknown-key",
+    "bad-signature",
+    "key-expired",
+    "policy-denied",
+    "not-a-recipient",
+    "expired",
+    "not-yet-valid",
+    "lifetime-too-long",
+    "replayed",
+    "decrypt-failed",
+];
 
 #[test]
 fn all_vectors() {
@@ -53,6 +81,7 @@ fn all_vectors() {
         .collect();
     files.sort();
     let (mut ok, mut fail) = (0, 0);
+    let mut kinds = std::collections::BTreeSet::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -77,6 +106,7 @@ fn all_vectors() {
                 Ok(_) => panic!("{name}: a fail_ vector opened"),
                 Err(e) => assert_eq!(e.kind().as_str(), want, "{name}"),
             }
+            kinds.insert(want.to_owned());
             fail += 1;
         }
     }
@@ -84,6 +114,11 @@ fn all_vectors() {
         ok >= 2 && fail >= 8,
         "vectors missing: {ok} ok, {fail} fail"
     );
+    let missing: Vec<_> = BARE_ENVELOPE_KINDS
+        .iter()
+        .filter(|k| !kinds.contains(**k))
+        .collect();
+    assert!(missing.is_empty(), "no fail_ vector for {missing:?}");
 }
 
 const NOW: i64 = T0 + 10;
@@ -398,9 +433,268 @@ fn regenerate() {
         ),
     ));
 
+    vectors.extend(spec_vectors(&orders, env, &billing, payload));
+
+    // Existing files are kept (other implementations pin them): only missing vectors are
+    // written, unless EVENTSEAL_REGENERATE_ALL=1 (a format change).
+    let all = std::env::var("EVENTSEAL_REGENERATE_ALL").is_ok_and(|v| v == "1");
     std::fs::create_dir_all(dir()).unwrap();
     for (name, v) in vectors {
-        let text = serde_json::to_string_pretty(&v).unwrap() + "\n";
-        std::fs::write(dir().join(format!("{name}.json")), text).unwrap();
+        let path = dir().join(format!("{name}.json"));
+        if all || !path.exists() {
+            let text = serde_json::to_string_pretty(&v).unwrap() + "\n";
+            std::fs::write(path, text).unwrap();
+        }
     }
+}
+
+/// An Ed25519 signature by the key's holder whose R has a small-order component: R' = rB + T
+/// with T of order 8, S = r + H(R' || A || M)·a. The cofactored equation [8]SB = [8]R' +
+/// [8]kA holds; the cofactorless one, SB = R' + kA, does not (docs/FORMAT.md §7 step 15).
+fn sign_with_torsion_in_r(parts: &mut Parts, key: &SigningKey) {
+    use curve25519_dalek::{constants, EdwardsPoint, Scalar};
+    let sha512 = |parts: &[&[u8]]| {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA512);
+        for p in parts {
+            ctx.update(p);
+        }
+        <[u8; 64]>::try_from(ctx.finish().as_ref()).unwrap()
+    };
+    let jwk: serde_json::Value = serde_json::from_str(&key.to_secret_jwk()).unwrap();
+    let seed = unb64(jwk["d"].as_str().unwrap());
+    let h = sha512(&[&seed]);
+    let mut a_bytes: [u8; 32] = h[..32].try_into().unwrap();
+    a_bytes[0] &= 248;
+    a_bytes[31] &= 127;
+    a_bytes[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a_bytes);
+    let public = EdwardsPoint::mul_base(&a).compress().to_bytes();
+    assert_eq!(b64(&public), jwk["x"].as_str().unwrap(), "the key's own public key");
+    let msg = pae(&[b"eventseal/v1/signature", &parts.header, &parts.ciphertext]);
+    let r = Scalar::from_bytes_mod_order_wide(&sha512(&[&h[32..], &msg]));
+    let torsion = constants::EIGHT_TORSION[1];
+    let big_r = EdwardsPoint::mul_base(&r) + torsion;
+    let r_bytes = big_r.compress().to_bytes();
+    let k = Scalar::from_bytes_mod_order_wide(&sha512(&[&r_bytes, &public, &msg]));
+    let s = r + k * a;
+    // The cofactored equation accepts it; the cofactorless one does not.
+    let lhs = EdwardsPoint::mul_base(&s);
+    let rhs = big_r + EdwardsPoint::mul_base(&(k * a));
+    assert_ne!(lhs, rhs);
+    assert_eq!(lhs.mul_by_cofactor(), rhs.mul_by_cofactor());
+    parts.signature = [r_bytes, s.to_bytes()].concat();
+}
+
+/// Vectors for the rules docs/FORMAT.md states precisely (issue 12): escapes, versions,
+/// numbers, the depth scan on text that is not JSON, whitespace around the envelope, the
+/// cofactorless signature check, and every rejection kind a bare envelope can produce.
+fn spec_vectors(
+    orders: &Sealer,
+    env: &[u8],
+    billing: &RecipientSecretKey,
+    payload: &[u8],
+) -> Vec<(&'static str, serde_json::Value)> {
+    let ovk = orders.key().verifying_key();
+    let ok = json!({"payload_b64": b64(payload), "source": "orders"});
+    let fail = |k: &str| json!({"error": k});
+    let v = |d: &str, envelope: &[u8], expected: serde_json::Value| {
+        vector(d, &[ovk], billing, envelope, expected)
+    };
+    // The header text with `from` replaced by `to`, signed again by the producer.
+    let header_edit = |from: &str, to: &str| {
+        let mut p = Parts::of(env);
+        let t = String::from_utf8(p.header.clone()).unwrap();
+        assert!(t.contains(from), "{from}");
+        p.header = t.replacen(from, to, 1).into_bytes();
+        p.resign(orders.key());
+        p.to_envelope()
+    };
+    let issued = Parts::of(env).header_json()["issued_at"].as_i64().unwrap();
+    let with_trust = |mut v: serde_json::Value, trust: serde_json::Value| {
+        v.as_object_mut().unwrap().remove("signing_public_jwks");
+        v["trust"] = trust;
+        v
+    };
+    let jwk: serde_json::Value = serde_json::from_str(&ovk.to_jwk()).unwrap();
+    let trust = |allow: &[&str], window: serde_json::Value| {
+        let mut key = json!({"jwk": jwk});
+        for (k, t) in window.as_object().unwrap() {
+            key[k] = t.clone();
+        }
+        json!({"version": 1, "sources": [{"source": "orders", "allow": allow, "keys": [key]}]})
+    };
+    let rfc3339 = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let text = String::from_utf8(env.to_vec()).unwrap();
+    let p = Parts::of(env);
+    let reordered = format!(
+        "{{ \"signature\" : \"{}\",\n  \"ciphertext\":\"{}\",\t\"header\":\"{}\" }}",
+        b64(&p.signature),
+        b64(&p.ciphertext),
+        b64(&p.header)
+    );
+    let mut torsion = Parts::of(env);
+    sign_with_torsion_in_r(&mut torsion, orders.key());
+    let long_lived = Sealer::new(SigningKey::from_jwk(&orders.key().to_secret_jwk()).unwrap())
+        .with_clock(Arc::new(FixedClock::new(T0)))
+        .with_ttl(std::time::Duration::from_secs(49 * 3600))
+        .seal("order.created", payload, &[billing.public_key()])
+        .unwrap();
+    vec![
+        (
+            "fail_escaped_member_name",
+            v(
+                "A member name written with an escape (vers\\u0069on), signed by the producer: no escape anywhere in the header (2.2).",
+                &header_edit("\"version\":1", "\"vers\\u0069on\":1"),
+                fail("malformed"),
+            ),
+        ),
+        (
+            "fail_escaped_value",
+            v(
+                "The source written with an escape (\\u006frders), signed by the producer.",
+                &header_edit("\"source\":\"orders\"", "\"source\":\"\\u006frders\""),
+                fail("malformed"),
+            ),
+        ),
+        (
+            "fail_version_beyond_u64",
+            v(
+                "version 18446744073709551616 (2^64), signed by the producer: an integer other than 1, of any size, is unsupported-version (7, step 8).",
+                &header_edit("\"version\":1", "\"version\":18446744073709551616"),
+                fail("unsupported-version"),
+            ),
+        ),
+        (
+            "fail_version_negative_zero",
+            v(
+                "version -0, signed by the producer: not digits alone (2.2).",
+                &header_edit("\"version\":1", "\"version\":-0"),
+                fail("malformed"),
+            ),
+        ),
+        (
+            "fail_version_fraction",
+            v(
+                "version 1.0, signed by the producer: a fraction is not an integer (2.2).",
+                &header_edit("\"version\":1", "\"version\":1.0"),
+                fail("malformed"),
+            ),
+        ),
+        (
+            "fail_issued_at_negative_zero",
+            v(
+                "issued_at -0, signed by the producer: -0 is not an integer here (2.2).",
+                &header_edit(&format!("\"issued_at\":{issued}"), "\"issued_at\":-0"),
+                fail("malformed"),
+            ),
+        ),
+        (
+            "fail_unbalanced_brackets",
+            v(
+                "Text that is not JSON, ]]]][[[[[[[[[[: the depth scan meets a closing bracket with nothing open first (2.2).",
+                b"]]]][[[[[[[[[[",
+                fail("malformed"),
+            ),
+        ),
+        (
+            "fail_nesting_too_deep",
+            v(
+                "Nine nested arrays in the envelope: deeper than max_json_depth 8, found by the scan before parsing (7, step 2).",
+                b"{\"header\":[[[[[[[[]]]]]]]]}",
+                fail("too-large"),
+            ),
+        ),
+        (
+            "ok_trailing_newline",
+            v(
+                "The envelope followed by a newline, as the CLI writes it to a file: whitespace around the object is insignificant (2.2).",
+                format!("{text}\n").as_bytes(),
+                ok.clone(),
+            ),
+        ),
+        (
+            "ok_outer_object_reserialized",
+            v(
+                "The outer object with its members reordered and whitespace added (a broker may re-serialize it; 2.2).",
+                reordered.as_bytes(),
+                ok.clone(),
+            ),
+        ),
+        (
+            "fail_small_order_component_in_r",
+            v(
+                "Signed by the key's holder with R = rB + T, T of order 8: the cofactored equation holds, the cofactorless one required here does not (7, step 15).",
+                &torsion.to_envelope(),
+                fail("bad-signature"),
+            ),
+        ),
+        (
+            "fail_lifetime_too_long",
+            v(
+                "Sealed with a 49-hour lifetime: over the default max_lifetime of 48 h.",
+                long_lived.as_bytes(),
+                fail("lifetime-too-long"),
+            ),
+        ),
+        ("fail_replayed", {
+            let mut x = v(
+                "Opened twice in one replay store (opens = 2): the second open is a replay.",
+                env,
+                fail("replayed"),
+            );
+            x["opens"] = 2.into();
+            x
+        }),
+        (
+            "fail_key_expired",
+            with_trust(
+                v(
+                    "The trust file ends the key's window (not_after) one second before issued_at.",
+                    env,
+                    fail("key-expired"),
+                ),
+                trust(&["order.*"], json!({"not_after": rfc3339(issued - 1)})),
+            ),
+        ),
+        (
+            "fail_key_window_not_started",
+            with_trust(
+                v(
+                    "The trust file starts the key's window (not_before) one second after issued_at: for this envelope the key does not exist yet.",
+                    env,
+                    fail("unknown-key"),
+                ),
+                trust(&["order.*"], json!({"not_before": rfc3339(issued + 1)})),
+            ),
+        ),
+        (
+            "ok_key_window_bounds_inclusive",
+            with_trust(
+                v(
+                    "The key's window is exactly [issued_at, issued_at]: bounds are inclusive.",
+                    env,
+                    ok.clone(),
+                ),
+                trust(
+                    &["order.*"],
+                    json!({"not_before": rfc3339(issued), "not_after": rfc3339(issued)}),
+                ),
+            ),
+        ),
+        (
+            "fail_policy_denied",
+            with_trust(
+                v(
+                    "The trust file allows the source only payment.* events; this is order.created.",
+                    env,
+                    fail("policy-denied"),
+                ),
+                trust(&["payment.*"], json!({})),
+            ),
+        ),
+    ]
 }
