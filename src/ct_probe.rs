@@ -67,12 +67,8 @@ impl SymmetricUnwrap {
         content_key: &[u8; CONTENT_KEY_LEN],
     ) -> Result<Self> {
         let (enc, wrapped_key) = wrap::wrap_psk(&key, info, content_key)?;
-        let entry = RecipientEntry {
-            consumer: key.consumer().to_owned(),
-            key_id: key.key_id().as_str().to_owned(),
-            enc,
-            wrapped_key,
-        };
+        let entry = RecipientEntry::new(key.consumer(), key.key_id().as_str(), enc, wrapped_key)
+            .ok_or(crate::Error::InvalidInput("recipient id too long"))?;
         Ok(Self {
             key,
             entry,

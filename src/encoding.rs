@@ -14,26 +14,34 @@ pub(crate) fn b64_encode(bytes: &[u8]) -> String {
 /// Decodes canonical base64url without padding: padding, whitespace, the standard alphabet's
 /// `+`/`/`, and non-zero trailing bits are all rejected, so each byte string has exactly one
 /// accepted encoding.
-pub(crate) fn b64_decode(text: &str, what: &'static str) -> Result<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(text.as_bytes())
+pub(crate) fn b64_decode(text: impl AsRef<[u8]>, what: &'static str) -> Result<Vec<u8>> {
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(text.as_ref())
         .map_err(|_| Error::Malformed(what))
 }
 
 /// Decodes canonical base64url into exactly `N` bytes. The encoded length is checked first,
 /// so an oversized field costs nothing to reject.
-pub(crate) fn b64_decode_fixed<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N]> {
+pub(crate) fn b64_decode_fixed<const N: usize>(
+    text: impl AsRef<[u8]>,
+    what: &'static str,
+) -> Result<[u8; N]> {
+    let text = text.as_ref();
     if text.len() != encoded_len(N) {
         return Err(Error::Malformed(what));
     }
-    // Decoded on the stack: the engine wants room for its length estimate (a few bytes over).
-    let mut buf = [0u8; 96];
-    let n = URL_SAFE_NO_PAD
-        .decode_slice(text.as_bytes(), &mut buf)
+    // Decoded on the stack; the decoder needs room for exactly the length it computes.
+    if base64_simd::URL_SAFE_NO_PAD.decoded_length(text).ok() != Some(N) {
+        return Err(Error::Malformed(what));
+    }
+    let mut buf = [0u8; N];
+    let out = base64_simd::URL_SAFE_NO_PAD
+        .decode(text, base64_simd::Out::from_slice(&mut buf))
         .map_err(|_| Error::Malformed(what))?;
-    buf.get(..n)
-        .and_then(|b| <[u8; N]>::try_from(b).ok())
-        .ok_or(Error::Malformed(what))
+    if out.len() != N {
+        return Err(Error::Malformed(what));
+    }
+    Ok(buf)
 }
 
 /// Length of the unpadded base64 encoding of `n` bytes (saturating, so an operator's

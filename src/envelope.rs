@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::canonical;
 use crate::crypto::{HASH_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 use crate::encoding::{
     b64_decode, b64_decode_fixed, b64_encode, check_identifier, check_json_depth, check_label,
@@ -92,11 +93,53 @@ impl Limits {
     }
 }
 
+/// A short ASCII string (an identifier, at most 128 bytes, or a 43-character key id) held
+/// inline: a header to 64 recipients would otherwise allocate twice per entry on every open.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InlineAscii<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> InlineAscii<N> {
+    /// `text` if it is ASCII and fits (the identifier and key id checks come first).
+    pub(crate) fn new(text: &str) -> Option<Self> {
+        let mut bytes = [0u8; N];
+        bytes
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        Some(Self {
+            len: u8::try_from(text.len()).ok()?,
+            bytes,
+        })
+        .filter(|_| text.is_ascii())
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for InlineAscii<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// An identifier (section 2.3 of docs/FORMAT.md), inline.
+pub(crate) type InlineIdentifier = InlineAscii<128>;
+/// A key id (43 characters of base64url), inline.
+pub(crate) type InlineKeyId = InlineAscii<43>;
+
 /// One recipient entry of a header: who may read, with which key, and the wrapped content key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecipientEntry {
-    pub(crate) consumer: String,
-    pub(crate) key_id: String,
+    pub(crate) consumer: InlineIdentifier,
+    pub(crate) key_id: InlineKeyId,
     pub(crate) enc: [u8; KEY_LEN],
     pub(crate) wrapped_key: [u8; WRAPPED_KEY_LEN],
 }
@@ -105,13 +148,29 @@ impl RecipientEntry {
     /// The consumer id this entry is addressed to.
     #[must_use]
     pub fn consumer(&self) -> &str {
-        &self.consumer
+        self.consumer.as_str()
     }
 
     /// The key id of the consumer's recipient key.
     #[must_use]
     pub fn key_id(&self) -> &str {
-        &self.key_id
+        self.key_id.as_str()
+    }
+
+    /// An entry from checked parts; `None` if an id is longer than its inline room (the
+    /// identifier and key id rules, checked before, never allow that).
+    pub(crate) fn new(
+        consumer: &str,
+        key_id: &str,
+        enc: [u8; KEY_LEN],
+        wrapped_key: [u8; WRAPPED_KEY_LEN],
+    ) -> Option<Self> {
+        Some(Self {
+            consumer: InlineIdentifier::new(consumer)?,
+            key_id: InlineKeyId::new(key_id)?,
+            enc,
+            wrapped_key,
+        })
     }
 }
 
@@ -237,9 +296,10 @@ fn check_key_id(kid: &str) -> Result<()> {
 fn check_envelope_id(text: &str) -> Result<Uuid> {
     // Exactly the lowercase hyphenated form, version 7: one accepted spelling per id.
     let id = Uuid::try_parse(text).map_err(|_| Error::Malformed("envelope id"))?;
+    let mut canonical = Uuid::encode_buffer();
     if id.get_version_num() != 7
         || id.get_variant() != uuid::Variant::RFC4122
-        || id.hyphenated().to_string() != text
+        || id.hyphenated().encode_lower(&mut canonical) != text
     {
         return Err(Error::Malformed("envelope id"));
     }
@@ -247,8 +307,16 @@ fn check_envelope_id(text: &str) -> Result<Uuid> {
 }
 
 impl Header {
-    /// Parses header bytes (already size-checked) into a validated header.
-    fn parse(bytes: &[u8], limits: &Limits) -> Result<Self> {
+    /// Parses header bytes (already size-checked) into a validated header; `fast`: try the
+    /// reader of the producer's exact form first.
+    fn parse(bytes: &[u8], limits: &Limits, fast: bool) -> Result<Self> {
+        // The producer's exact form is read directly (src/canonical.rs); anything else goes
+        // through serde_json. Both give the same fields to the same checks.
+        if fast && limits.max_json_depth >= 3 {
+            if let Some(fields) = canonical::header(bytes, limits.max_recipients) {
+                return Self::from_fields(fields, limits);
+            }
+        }
         check_json_depth(bytes, limits.max_json_depth)?;
         // The version decides the schema. A v1 header parses in one pass; only when that
         // fails is the version read on its own, so that another version's header is
@@ -275,10 +343,38 @@ impl Header {
         };
         // No escape sequence anywhere, member names included: in JSON text a backslash
         // occurs only in one, and the borrowed fields above already refuse escaped values,
-        // but serde matches member names after unescaping them (`"vers\u0069on"`).
+        // but serde matches member names after unescaping them (`"vers\\u0069on"`).
         if memchr::memchr(b'\\', bytes).is_some() {
             return Err(Error::Malformed("escape sequence in the header"));
         }
+        if h.recipients.len() > limits.max_recipients {
+            return Err(Error::too_large(
+                "recipients",
+                limits.max_recipients,
+                h.recipients.len(),
+            ));
+        }
+        let fields = canonical::CanonicalHeader {
+            id: h.id,
+            source: h.source,
+            key_id: h.key_id,
+            event_type: h.event_type,
+            content_type: h.content_type,
+            issued_at: h.issued_at,
+            expires_at: h.expires_at,
+            recipients: h
+                .recipients
+                .iter()
+                .map(|r| [r.consumer, r.key_id, r.enc, r.wrapped_key])
+                .collect(),
+            key_commitment: h.key_commitment,
+        };
+        Self::from_fields(fields, limits)
+    }
+
+    /// The field rules of §7 step 11 and the structural rules of step 12, in order, on the
+    /// members however they were read.
+    fn from_fields(h: canonical::CanonicalHeader<'_>, limits: &Limits) -> Result<Self> {
         if h.recipients.len() > limits.max_recipients {
             return Err(Error::too_large(
                 "recipients",
@@ -306,19 +402,13 @@ impl Header {
             recipients: h
                 .recipients
                 .iter()
-                .map(|r| {
-                    Ok(RecipientEntry {
-                        consumer: validated_identifier(r.consumer, "consumer id")?,
-                        key_id: {
-                            check_key_id(r.key_id)?;
-                            r.key_id.to_owned()
-                        },
-                        enc: b64_decode_fixed::<KEY_LEN>(r.enc, "enc")?,
-                        wrapped_key: b64_decode_fixed::<WRAPPED_KEY_LEN>(
-                            r.wrapped_key,
-                            "wrapped key",
-                        )?,
-                    })
+                .map(|&[consumer, key_id, enc, wrapped_key]| {
+                    check_identifier(consumer, "consumer id")?;
+                    check_key_id(key_id)?;
+                    let enc = b64_decode_fixed::<KEY_LEN>(enc, "enc")?;
+                    let wrapped = b64_decode_fixed::<WRAPPED_KEY_LEN>(wrapped_key, "wrapped key")?;
+                    RecipientEntry::new(consumer, key_id, enc, wrapped)
+                        .ok_or(Error::Malformed("consumer id"))
                 })
                 .collect::<Result<Vec<_>>>()?,
             key_commitment: b64_decode_fixed::<HASH_LEN>(h.key_commitment, "key commitment")?,
@@ -336,10 +426,10 @@ impl Header {
             return Err(Error::Malformed("no recipients"));
         }
         // No (consumer, key id) twice: each recipient has exactly one entry.
-        let mut seen: Vec<(&str, &str)> = self
+        let mut seen: Vec<(&[u8], &[u8])> = self
             .recipients
             .iter()
-            .map(|r| (r.consumer.as_str(), r.key_id.as_str()))
+            .map(|r| (r.consumer.as_bytes(), r.key_id.as_bytes()))
             .collect();
         seen.sort_unstable();
         if seen.windows(2).any(|w| w.first() == w.get(1)) {
@@ -371,8 +461,8 @@ impl Header {
                 .iter()
                 .zip(&encs)
                 .map(|(r, (enc, wk))| RecipientJson {
-                    consumer: &r.consumer,
-                    key_id: &r.key_id,
+                    consumer: r.consumer.as_str(),
+                    key_id: r.key_id.as_str(),
                     enc,
                     wrapped_key: wk,
                 })
@@ -459,6 +549,22 @@ impl UntrustedEnvelope {
     /// # Errors
     /// [`Error::TooLarge`], [`Error::Malformed`] or [`Error::UnsupportedVersion`].
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        Self::parse_with(bytes, limits, true)
+    }
+
+    /// [`UntrustedEnvelope::parse`] through serde_json alone, without the reader of the
+    /// producer's exact form: the reference the fast path must agree with, for the fuzz
+    /// targets and tests (feature `fuzz-internals`; not for production).
+    ///
+    /// # Errors
+    /// As [`UntrustedEnvelope::parse`].
+    #[cfg(any(test, feature = "fuzz-internals"))]
+    #[doc(hidden)]
+    pub fn parse_reference(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        Self::parse_with(bytes, limits, false)
+    }
+
+    fn parse_with(bytes: &[u8], limits: &Limits, fast: bool) -> Result<Self> {
         if bytes.len() > limits.max_envelope_bytes {
             return Err(Error::too_large(
                 "envelope bytes",
@@ -466,20 +572,32 @@ impl UntrustedEnvelope {
                 bytes.len(),
             ));
         }
-        check_json_depth(bytes, limits.max_json_depth)?;
-        let ObjectOnly(outer): ObjectOnly<EnvelopeJson<'_>> =
-            serde_json::from_slice(bytes).map_err(|_| Error::Malformed("envelope JSON"))?;
-        if outer.header.len() > encoded_len(limits.max_header_bytes) {
+        // The producer's exact form is read directly (src/canonical.rs: the same three
+        // strings serde_json would borrow, depth 1); anything else goes through serde_json.
+        let (header, ciphertext, signature) = match canonical::outer(bytes).filter(|_| fast) {
+            Some(fields) if limits.max_json_depth >= 1 => fields,
+            _ => {
+                check_json_depth(bytes, limits.max_json_depth)?;
+                let ObjectOnly(outer): ObjectOnly<EnvelopeJson<'_>> =
+                    serde_json::from_slice(bytes).map_err(|_| Error::Malformed("envelope JSON"))?;
+                (
+                    outer.header.as_bytes(),
+                    outer.ciphertext.as_bytes(),
+                    outer.signature.as_bytes(),
+                )
+            }
+        };
+        if header.len() > encoded_len(limits.max_header_bytes) {
             return Err(Error::too_large(
                 "header bytes",
                 limits.max_header_bytes,
-                outer.header.len().saturating_mul(3) / 4,
+                header.len().saturating_mul(3) / 4,
             ));
         }
-        let signature = b64_decode_fixed::<SIGNATURE_LEN>(outer.signature, "signature")?;
-        let header_bytes = b64_decode(outer.header, "header")?;
-        let header = Header::parse(&header_bytes, limits)?;
-        let ciphertext = b64_decode(outer.ciphertext, "ciphertext")?;
+        let signature = b64_decode_fixed::<SIGNATURE_LEN>(signature, "signature")?;
+        let header_bytes = b64_decode(header, "header")?;
+        let header = Header::parse(&header_bytes, limits, fast)?;
+        let ciphertext = b64_decode(ciphertext, "ciphertext")?;
         if ciphertext.len() < TAG_LEN {
             return Err(Error::Malformed("ciphertext shorter than its tag"));
         }
@@ -536,5 +654,126 @@ mod tests {
         assert!(check_envelope_id(&id.replace('-', "")).is_err());
         // A version-4 UUID is not accepted.
         assert!(check_envelope_id("6ba7b810-9dad-41d1-80b4-00c04fd430c8").is_err());
+    }
+
+    /// A real envelope to `n` recipients.
+    fn sealed(n: usize) -> Vec<u8> {
+        let sealer = crate::Sealer::new(crate::SigningKey::generate("orders").unwrap());
+        let keys: Vec<_> = (0..n)
+            .map(|i| crate::RecipientSecretKey::generate(&format!("c-{i}")).unwrap())
+            .collect();
+        let pubs: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
+        sealer
+            .seal("order.created", b"{}", &pubs)
+            .unwrap()
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// The fast path and the serde-only reference agree: the same envelope, or the same kind.
+    fn agree(bytes: &[u8], limits: &Limits) -> std::result::Result<(), String> {
+        match (
+            UntrustedEnvelope::parse(bytes, limits),
+            UntrustedEnvelope::parse_reference(bytes, limits),
+        ) {
+            (Ok(a), Ok(b)) if a.header == b.header && a.header_bytes == b.header_bytes => Ok(()),
+            (Err(a), Err(b)) if a.kind() == b.kind() => Ok(()),
+            (a, b) => Err(format!("{a:?} / {b:?}")),
+        }
+    }
+
+    /// Bytes a mutation inserts or writes: JSON's structural and escape characters, a
+    /// control character, a non-ASCII byte, and ordinary ones.
+    const INTERESTING: &[u8] = b"\\\"[]{},: \t\n\x01\xffa-0e.";
+
+    fn mutate(mut bytes: Vec<u8>, edits: &[(usize, usize, bool)]) -> Vec<u8> {
+        for &(at, pick, insert) in edits {
+            let at = at % (bytes.len() + 1);
+            let b = INTERESTING[pick % INTERESTING.len()];
+            if insert || at == bytes.len() {
+                bytes.insert(at, b);
+            } else {
+                bytes[at] = b;
+            }
+        }
+        bytes
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// Edits to the header text (re-encoded, so the outer object stays in the
+        /// producer's form and the header reaches both header parsers).
+        #[test]
+        fn fast_path_agrees_on_edited_headers(
+            edits in proptest::collection::vec((0usize..20_000, 0usize..64, proptest::bool::ANY), 1..4),
+            n in 1usize..5,
+            max_recipients in 1usize..6,
+            max_json_depth in 2usize..5,
+        ) {
+            let env = sealed(n);
+            let v: serde_json::Value = serde_json::from_slice(&env).unwrap();
+            let header = b64_decode(v["header"].as_str().unwrap(), "h").unwrap();
+            let edited = write_envelope(
+                &mutate(header, &edits),
+                &b64_decode(v["ciphertext"].as_str().unwrap(), "c").unwrap(),
+                &b64_decode(v["signature"].as_str().unwrap(), "s").unwrap(),
+            );
+            let limits = Limits::default()
+                .with_max_recipients(max_recipients)
+                .with_max_json_depth(max_json_depth);
+            proptest::prop_assert_eq!(agree(edited.as_bytes(), &limits), Ok(()));
+            proptest::prop_assert_eq!(agree(edited.as_bytes(), &Limits::default()), Ok(()));
+        }
+
+        /// Edits to the outer text.
+        #[test]
+        fn fast_path_agrees_on_edited_envelopes(
+            edits in proptest::collection::vec((0usize..20_000, 0usize..64, proptest::bool::ANY), 1..4),
+            max_json_depth in 0usize..4,
+        ) {
+            let edited = mutate(sealed(2), &edits);
+            let limits = Limits::default().with_max_json_depth(max_json_depth);
+            proptest::prop_assert_eq!(agree(&edited, &limits), Ok(()));
+            proptest::prop_assert_eq!(agree(&edited, &Limits::default()), Ok(()));
+        }
+    }
+
+    /// An escaped quote shifts where strings end for a JSON parser but not for a reader that
+    /// stops at every `"`: such a header must go to serde (here the shifted text nests too
+    /// deep, `too-large`, while the naive reading would call the source malformed).
+    #[test]
+    fn fast_path_leaves_escapes_to_serde() {
+        let env = sealed(1);
+        let v: serde_json::Value = serde_json::from_slice(&env).unwrap();
+        let header = b64_decode(v["header"].as_str().unwrap(), "h").unwrap();
+        let text = String::from_utf8(header)
+            .unwrap()
+            .replacen(r#""source":"orders""#, r#""source":"a\""#, 1)
+            .replacen(r#""order.created""#, r#""[[[[[[[[[[""#, 1);
+        let edited = write_envelope(
+            text.as_bytes(),
+            &b64_decode(v["ciphertext"].as_str().unwrap(), "c").unwrap(),
+            &b64_decode(v["signature"].as_str().unwrap(), "s").unwrap(),
+        );
+        let kind = |r: Result<UntrustedEnvelope>| r.map(|_| ()).map_err(|e| e.kind());
+        assert_eq!(
+            kind(UntrustedEnvelope::parse_reference(
+                edited.as_bytes(),
+                &Limits::default()
+            )),
+            Err(crate::ErrorKind::TooLarge)
+        );
+        assert_eq!(agree(edited.as_bytes(), &Limits::default()), Ok(()));
+    }
+
+    #[test]
+    fn fast_path_takes_the_producers_form() {
+        let env = sealed(3);
+        assert!(canonical::outer(&env).is_some());
+        let v: serde_json::Value = serde_json::from_slice(&env).unwrap();
+        let header = b64_decode(v["header"].as_str().unwrap(), "h").unwrap();
+        assert!(canonical::header(&header, 64).is_some());
+        assert_eq!(agree(&env, &Limits::default()), Ok(()));
     }
 }

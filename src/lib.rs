@@ -116,6 +116,7 @@
     )
 )]
 
+mod canonical;
 mod content;
 mod crypto;
 #[cfg(feature = "ct-probe")]

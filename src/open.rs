@@ -123,7 +123,8 @@ impl VerifiedEnvelope<'_> {
         }
         for (index, r) in self.env.header.recipients.iter().enumerate() {
             if let Some(key) = keys.iter().find(|k| {
-                k.consumer_id() == r.consumer && k.recipient_key_id().as_str() == r.key_id
+                k.consumer_id().as_bytes() == r.consumer.as_bytes()
+                    && k.recipient_key_id().as_str().as_bytes() == r.key_id.as_bytes()
             }) {
                 return Ok(AddressedEnvelope {
                     env: self.env,

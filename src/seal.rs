@@ -298,12 +298,10 @@ fn seal_impl<'r, R: Into<SealTo<'r>> + Copy>(
             SealTo::Public(k) => wrap::wrap_hpke(k, &info, content_key.as_bytes())?,
             SealTo::Symmetric(k) => wrap::wrap_psk(k, &info, content_key.as_bytes())?,
         };
-        header.recipients.push(RecipientEntry {
-            consumer: to.consumer().to_owned(),
-            key_id: to.key_id().as_str().to_owned(),
-            enc,
-            wrapped_key,
-        });
+        header.recipients.push(
+            RecipientEntry::new(to.consumer(), to.key_id().as_str(), enc, wrapped_key)
+                .ok_or(Error::InvalidInput("recipient id too long"))?,
+        );
     }
     header.check_structure().map_err(|e| match e {
         Error::Malformed("duplicate recipient") => {

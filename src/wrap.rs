@@ -121,5 +121,5 @@ pub(crate) fn unwrap_psk(
 
 /// The info for `entry` of `header`.
 pub(crate) fn info_for(header: &Header, entry: &RecipientEntry) -> Vec<u8> {
-    header.wrap_info(&entry.consumer, &entry.key_id)
+    header.wrap_info(entry.consumer.as_str(), entry.key_id.as_str())
 }

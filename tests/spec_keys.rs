@@ -52,7 +52,9 @@ fn duplicate_jwk_members_are_refused_in_trust_files_too() {
     let billing = RecipientSecretKey::generate("billing").unwrap();
     let pjwk = billing.public_key().to_jwk();
     let dir = |jwk: &str| {
-        format!(r#"{{"version":1,"consumers":[{{"consumer":"billing","keys":[{{"jwk":{jwk}}}]}}]}}"#)
+        format!(
+            r#"{{"version":1,"consumers":[{{"consumer":"billing","keys":[{{"jwk":{jwk}}}]}}]}}"#
+        )
     };
     assert!(RecipientDirectory::from_json(&dir(&pjwk)).is_ok());
     let dup = pjwk.replacen(

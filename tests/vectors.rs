@@ -2,8 +2,9 @@
 //! tests/vectors/envelope/, each with keys, an envelope, the time to open it at, and either
 //! the expected payload (`ok_*`) or the expected error kind (`fail_*`, which must fail).
 //!
-//! The files are data for other implementations too. Regenerate them (only when the format
-//! changes) with `cargo test --test vectors -- --ignored regenerate`.
+//! The files are data for other implementations too. `cargo test --test vectors -- --ignored
+//! regenerate` writes the vectors that have no file yet; existing files are kept (other
+//! implementations pin them) unless `EVENTSEAL_REGENERATE_ALL=1` is set, for a format change.
 
 mod common;
 
@@ -49,7 +50,9 @@ fn open_vector(v: &serde_json::Value) -> eventseal::Result<eventseal::Opened> {
     let envelope = v["envelope"].as_str().unwrap().as_bytes();
     let opens = v.get("opens").map_or(1, |n| n.as_u64().unwrap());
     for _ in 1..opens {
-        opener.open(envelope).expect("every open but the last succeeds");
+        opener
+            .open(envelope)
+            .expect("every open but the last succeeds");
     }
     opener.open(envelope)
 }
@@ -469,7 +472,11 @@ fn sign_with_torsion_in_r(parts: &mut Parts, key: &SigningKey) {
     a_bytes[31] |= 64;
     let a = Scalar::from_bytes_mod_order(a_bytes);
     let public = EdwardsPoint::mul_base(&a).compress().to_bytes();
-    assert_eq!(b64(&public), jwk["x"].as_str().unwrap(), "the key's own public key");
+    assert_eq!(
+        b64(&public),
+        jwk["x"].as_str().unwrap(),
+        "the key's own public key"
+    );
     let msg = pae(&[b"eventseal/v1/signature", &parts.header, &parts.ciphertext]);
     let r = Scalar::from_bytes_mod_order_wide(&sha512(&[&h[32..], &msg]));
     let torsion = constants::EIGHT_TORSION[1];
@@ -603,7 +610,7 @@ fn spec_vectors(
         (
             "fail_nesting_too_deep",
             v(
-                "Nine nested arrays in the envelope: deeper than max_json_depth 8, found by the scan before parsing (7, step 2).",
+                "Nine levels in the envelope (an object holding eight nested arrays): deeper than max_json_depth 8, found by the scan before parsing (7, step 2).",
                 b"{\"header\":[[[[[[[[]]]]]]]]}",
                 fail("too-large"),
             ),

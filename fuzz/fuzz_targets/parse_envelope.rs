@@ -1,4 +1,6 @@
-//! Envelope parsing: never panics, and whatever parses satisfies the format's invariants.
+//! Envelope parsing: never panics, whatever parses satisfies the format's invariants, and the
+//! fast path for the producer's exact form (src/canonical.rs) gives exactly what the
+//! serde-only reference gives: the same envelope, or the same rejection kind.
 #![no_main]
 
 use eventseal::{Limits, UntrustedEnvelope};
@@ -6,7 +8,17 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
-    if let Ok(env) = UntrustedEnvelope::parse(data, &limits) {
+    let fast = UntrustedEnvelope::parse(data, &limits);
+    let reference = UntrustedEnvelope::parse_reference(data, &limits);
+    match (&fast, &reference) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.untrusted_header(), b.untrusted_header());
+            assert_eq!(a.untrusted_header_bytes(), b.untrusted_header_bytes());
+        }
+        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{a} / {b}"),
+        _ => panic!("fast path and reference disagree: {fast:?} / {reference:?}"),
+    }
+    if let Ok(env) = fast {
         let h = env.untrusted_header();
         assert!(data.len() <= limits.max_envelope_bytes);
         assert!(env.untrusted_header_bytes().len() <= limits.max_header_bytes);
