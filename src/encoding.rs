@@ -117,7 +117,7 @@ pub(crate) fn check_json_depth(json: &[u8], max_depth: usize) -> Result<()> {
                 // A closing bracket with nothing open cannot start or continue JSON text.
                 depth = depth
                     .checked_sub(1)
-                    .ok_or(Error::Malformed("JSON: closing bracket with nothing open"))?;
+                    .ok_or_else(|| Error::Malformed("JSON: closing bracket with nothing open"))?;
             }
             _ => {}
         }

@@ -399,18 +399,26 @@ impl Header {
             },
             issued_at: h.issued_at,
             expires_at: h.expires_at,
-            recipients: h
-                .recipients
-                .iter()
-                .map(|&[consumer, key_id, enc, wrapped_key]| {
+            recipients: {
+                // Pushed one by one into room for all: each entry is written once.
+                let mut entries = Vec::with_capacity(h.recipients.len());
+                for &[consumer, key_id, enc, wrapped_key] in &h.recipients {
                     check_identifier(consumer, "consumer id")?;
                     check_key_id(key_id)?;
-                    let enc = b64_decode_fixed::<KEY_LEN>(enc, "enc")?;
-                    let wrapped = b64_decode_fixed::<WRAPPED_KEY_LEN>(wrapped_key, "wrapped key")?;
-                    RecipientEntry::new(consumer, key_id, enc, wrapped)
-                        .ok_or(Error::Malformed("consumer id"))
-                })
-                .collect::<Result<Vec<_>>>()?,
+                    entries.push(RecipientEntry {
+                        consumer: InlineIdentifier::new(consumer)
+                            .ok_or_else(|| Error::Malformed("consumer id"))?,
+                        key_id: InlineKeyId::new(key_id)
+                            .ok_or_else(|| Error::Malformed("key id"))?,
+                        enc: b64_decode_fixed::<KEY_LEN>(enc, "enc")?,
+                        wrapped_key: b64_decode_fixed::<WRAPPED_KEY_LEN>(
+                            wrapped_key,
+                            "wrapped key",
+                        )?,
+                    });
+                }
+                entries
+            },
             key_commitment: b64_decode_fixed::<HASH_LEN>(h.key_commitment, "key commitment")?,
         };
         header.check_structure()?;

@@ -216,6 +216,12 @@ fn generic_id_cannot_trade_bytes_with_the_body() {
             .kind(),
         ErrorKind::Malformed
     );
+    assert_eq!(
+        GenericHmac::new(" ", "", MacEncoding::Hex, "{body}", &["k"])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
     // No literal between {id} and another placeholder: refused when built.
     for t in [
         "{id}{body}",

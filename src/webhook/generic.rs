@@ -152,7 +152,8 @@ impl GenericHmac {
     /// [`GenericHmac::with_id_header`]). Secrets are used as their UTF-8 bytes.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a bad template; [`Error::InvalidKey`] for secrets.
+    /// [`Error::InvalidInput`] for a bad template (or `{id}` next to another placeholder)
+    /// or an empty header name; [`Error::InvalidKey`] for secrets.
     pub fn new<S: AsRef<str>>(
         header: &str,
         prefix: &str,
@@ -160,6 +161,9 @@ impl GenericHmac {
         template: &str,
         secrets: &[S],
     ) -> Result<Self> {
+        if header.trim().is_empty() {
+            return Err(Error::InvalidInput("empty signature header name"));
+        }
         let secrets = HmacSecrets::new(secrets, "empty secret")?;
         let template = parse_template(template)?;
         Ok(Self {
