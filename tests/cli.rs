@@ -854,3 +854,56 @@ fn replay_redis_needs_the_feature() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`redis` feature"));
 }
+
+/// Re-encodings of one signed Twilio request verify under one id, which the CLI prints; an
+/// empty parameter name is refused with its kind (issue 12).
+#[test]
+fn twilio_reencodings_print_one_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, b"12345");
+    let signed = format!("{url}Bodypay 100CallSidCA1To+18005551212");
+    let sig = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        ring::hmac::sign(&key, signed.as_bytes()).as_ref(),
+    );
+    let header = format!("X-Twilio-Signature: {sig}");
+    let verify = |body: &[u8]| {
+        let args = [
+            "webhook",
+            "verify",
+            "--provider",
+            "twilio",
+            "--secret",
+            "12345",
+            "--url",
+            url,
+            "--header",
+            &header,
+        ];
+        run(&args, d, body)
+    };
+    let mut ids = Vec::new();
+    for body in [
+        &b"To=%2B18005551212&Body=pay+100&CallSid=CA1"[..],
+        b"CallSid=CA1&Body=pay%20100&To=%2b18005551212",
+        b"%54o=%2B18005551212&&Bo=dypay+100&CallSid=%43A1&",
+    ] {
+        let out = verify(body);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.push(v["id"].as_str().unwrap().to_owned());
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let out = verify(b"To=%2B18005551212&Body=pay+100&CallSid=CA1&=");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "eventseal: rejected: malformed\n"
+    );
+}
