@@ -196,6 +196,15 @@ fn seal_open_inspect_and_replay() {
         d,
         payload,
     );
+    // What the CLI writes (docs/FORMAT.md section 6): the producer's exact compact form,
+    // `{"header":…,"ciphertext":…,"signature":…}` with no whitespace, then one LF.
+    let text = std::str::from_utf8(&env).unwrap();
+    let compact = text.strip_suffix('\n').unwrap();
+    assert!(!compact.contains(char::is_whitespace), "{text:?}");
+    assert!(compact.starts_with("{\"header\":\""), "{text:?}");
+    let v: serde_json::Value = serde_json::from_str(compact).unwrap();
+    let names: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(names, ["header", "ciphertext", "signature"]);
     std::fs::write(d.join("env.json"), &env).unwrap();
 
     // inspect: header only, marked unverified.

@@ -52,6 +52,42 @@ fn claims_once_per_consumer_and_opens_once() {
     assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
 }
 
+/// Envelope claims and webhook claims are separate namespaces in Redis too: an envelope from
+/// a source named like the old webhook namespace does not take a webhook id first, and the
+/// key shapes differ (issue 12).
+#[test]
+fn envelope_and_webhook_claims_never_collide_in_redis() {
+    let redis = RedisServer::start(&[]);
+    let store = RedisReplayStore::new(&redis.url()).unwrap();
+    let id = "0190a4c2-0000-7000-8000-00000000000f";
+    let envelope = ReplayKey::envelope("billing", "webhook:github", id);
+    let webhook = ReplayKey::webhook("billing", "github", id);
+    let same_source = ReplayKey::webhook("billing", "webhook:github", id);
+    for key in [envelope, webhook, same_source] {
+        assert_eq!(
+            store.claim(&key, T0 + 60, T0).unwrap(),
+            Claim::Claimed,
+            "{key:?}"
+        );
+        assert_eq!(
+            store.claim(&key, T0 + 60, T0).unwrap(),
+            Claim::AlreadyClaimed,
+            "{key:?}"
+        );
+    }
+    let e = RedisReplayStore::redis_key(&envelope);
+    let w = RedisReplayStore::redis_key(&same_source);
+    assert!(
+        w.starts_with("eventseal:replay:v1:{billing}:webhook:"),
+        "{w}"
+    );
+    assert_eq!(
+        e.trim_start_matches("eventseal:replay:v1:{billing}:").len(),
+        64,
+        "{e}"
+    );
+}
+
 #[test]
 fn sixteen_concurrent_opens_accept_exactly_once() {
     let redis = RedisServer::start(&[]);

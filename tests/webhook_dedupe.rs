@@ -222,10 +222,31 @@ fn generic_id_cannot_trade_bytes_with_the_body() {
             .kind(),
         ErrorKind::InvalidInput
     );
+    // A literal on both sides: the one before {id} separates it from the body too
+    // (`a-b` + `c` and `a` + `b-c` both sign `a-b-c.`).
+    let middle = GenericHmac::new("X-Sig", "", MacEncoding::Hex, "{body}-{id}.", &["k"])
+        .unwrap()
+        .with_id_header("X-Id");
+    let check_middle = |id: &str, body: &[u8]| {
+        let sig = hmac256_hex(b"k", &[body, b"-", id.as_bytes(), b"."].concat());
+        middle.verify(
+            &Request::new([("X-Sig", sig.as_str()), ("X-Id", id)], body),
+            NOW,
+        )
+    };
+    assert_eq!(check_middle("c", b"a-b").unwrap().id, "c");
+    assert_eq!(
+        check_middle("b-c", b"a").unwrap_err().kind(),
+        ErrorKind::Malformed
+    );
+    // A literal that only anchors {id} to the template's end moves nothing: `c.d` is an id.
+    assert_eq!(check_middle("c.d", b"a").unwrap().id, "c.d");
     // No literal between {id} and another placeholder: refused when built.
     for t in [
         "{id}{body}",
         "{body}{id}",
+        "{body}{id}.",
+        "x{id}{body}",
         "{timestamp}.{id}{body}",
         "{id}{timestamp}.{body}",
     ] {

@@ -573,6 +573,26 @@ fn generic_hmac() {
         kind(unsigned_ts.verify(&req_ts, NOW)),
         ErrorKind::InvalidInput
     );
+    // The configuration is refused first, whatever the request: even one without a
+    // signature header gets invalid-input, not malformed (docs/WEBHOOKS.md).
+    let no_sig = Request::new([("X-Ts", "1")], BODY);
+    assert_eq!(
+        kind(unsigned_ts.verify(&no_sig, NOW)),
+        ErrorKind::InvalidInput
+    );
+    // The same for an id header the template does not sign.
+    let unsigned_id = GenericHmac::new("X-Sig", "", MacEncoding::Base64, "{body}", &["k"])
+        .unwrap()
+        .with_id_header("X-Id");
+    let req_id = Request::new([("X-Sig", sig.as_str()), ("X-Id", "evt_1")], BODY);
+    assert_eq!(
+        kind(unsigned_id.verify(&req_id, NOW)),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        kind(unsigned_id.verify(&no_sig, NOW)),
+        ErrorKind::InvalidInput
+    );
     let many = vec![sig.as_str(); 17].join(" ");
     let req_many = Request::new([("X-Sig", many.as_str())], BODY);
     assert_eq!(kind(b64.verify(&req_many, NOW)), ErrorKind::TooLarge);

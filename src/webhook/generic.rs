@@ -4,8 +4,8 @@
 //!
 //! A signed `{id}` is the dedupe id, so it must read back from the signed bytes in one way
 //! only: a template must put a literal between `{id}` and any other placeholder, and an id
-//! containing that literal (the one after `{id}`, or before it when `{id}` ends the template)
-//! is `malformed`.
+//! containing a literal that separates it from another placeholder (on either side) is
+//! `malformed`.
 
 use std::time::Duration;
 
@@ -33,20 +33,22 @@ enum Part {
     Id,
 }
 
-/// Where the id's end is read from the signed string: the literal that follows `{id}`, or,
-/// for an `{id}` that ends the template, the literal that precedes it.
+/// A literal of the template that separates `{id}` from another placeholder: the id must
+/// read back from the signed string at that literal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum IdBoundary {
-    /// `{id}` is followed by this literal: the id ends at its first occurrence.
+    /// `{id}` is followed by this literal (and something after it): the id ends at the
+    /// literal's first occurrence.
     Before(Vec<u8>),
-    /// `{id}` ends the template after this literal: the id starts after its last occurrence.
+    /// `{id}` is preceded by this literal (and a placeholder before it): the id starts after
+    /// the literal's last occurrence.
     After(Vec<u8>),
 }
 
 impl IdBoundary {
-    /// Whether `id` reads back unchanged from the signed string, so that no other (id, body)
-    /// split signs the same bytes: the literal must occur exactly at the id's edge, never
-    /// inside it or straddling into it.
+    /// Whether `id` reads back unchanged from the signed string, so that no other split of
+    /// the same bytes between the id and its neighbours gives another id: the literal must
+    /// occur exactly at the id's edge, never inside it or straddling into it.
     fn keeps(&self, id: &[u8]) -> bool {
         let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
         let rfind =
@@ -58,26 +60,33 @@ impl IdBoundary {
     }
 }
 
-/// The boundaries of every `{id}` in a template. An `{id}` with another placeholder next to
-/// it and no literal between could trade bytes with it (id `a`, body `bc` against id `ab`,
-/// body `c`), so such a template is refused.
+/// The boundaries of every `{id}` in a template, on both sides. An `{id}` with another
+/// placeholder next to it and no literal between could trade bytes with it (id `a`, body `bc`
+/// against id `ab`, body `c`), so such a template is refused. A literal between `{id}` and a
+/// placeholder further away is a boundary on that side (template `{body}-{id}.`: body `a-b`
+/// with id `c` against body `a` with id `b-c`); a literal that only anchors `{id}` to the
+/// template's start or end is not (nothing can move across it).
 fn id_boundaries(parts: &[Part]) -> Result<Vec<IdBoundary>> {
+    let next_to_placeholder = Error::InvalidInput(
+        "template: {id} must be separated from the other placeholders by a literal",
+    );
+    let is_placeholder = |p: Option<&Part>| p.is_some_and(|p| !matches!(p, Part::Literal(_)));
     let mut out = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         if *part != Part::Id {
             continue;
         }
-        let before = i.checked_sub(1).and_then(|j| parts.get(j));
-        out.push(match (parts.get(i + 1), before) {
-            (Some(Part::Literal(l)), _) => IdBoundary::Before(l.clone()),
-            (None, Some(Part::Literal(l))) => IdBoundary::After(l.clone()),
-            (None, None) => continue, // unreachable: {body} is required
-            _ => {
-                return Err(Error::InvalidInput(
-                    "template: {id} must be separated from the other placeholders by a literal",
-                ))
-            }
-        });
+        let before = |k: usize| i.checked_sub(k).and_then(|j| parts.get(j));
+        let after = |k: usize| parts.get(i + k);
+        if is_placeholder(before(1)) || is_placeholder(after(1)) {
+            return Err(next_to_placeholder);
+        }
+        if let (Some(Part::Literal(l)), true) = (after(1), after(2).is_some()) {
+            out.push(IdBoundary::Before(l.clone()));
+        }
+        if let (Some(Part::Literal(l)), true) = (before(1), before(2).is_some()) {
+            out.push(IdBoundary::After(l.clone()));
+        }
     }
     Ok(out)
 }
@@ -212,7 +221,6 @@ impl Verifier for GenericHmac {
     }
 
     fn verify(&self, request: &Request<'_>, now: i64) -> Result<Verified> {
-        let header = request.required(&self.header, "missing signature header")?;
         let needs = |p: &Part| self.template.contains(p);
         // A configured header the template does not sign would be read but not authenticated:
         // refuse the configuration rather than check an unsigned timestamp or id.
@@ -223,6 +231,17 @@ impl Verifier for GenericHmac {
                 "a timestamp or id header is set but the template does not sign it",
             ));
         }
+        if needs(&Part::Timestamp) && self.timestamp_header.is_none() {
+            return Err(Error::InvalidInput(
+                "template uses {timestamp} but no timestamp header is set",
+            ));
+        }
+        if needs(&Part::Id) && self.id_header.is_none() {
+            return Err(Error::InvalidInput(
+                "template uses {id} but no id header is set",
+            ));
+        }
+        let header = request.required(&self.header, "missing signature header")?;
         let ts_text = match (&self.timestamp_header, needs(&Part::Timestamp)) {
             (Some(h), true) => Some(request.required(h, "missing timestamp header")?),
             (None, true) => {
