@@ -56,7 +56,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use eventseal::{Freshness, Limits, Sealer, SqliteReplayStore, FixedClock, Clock,
+//! use eventseal::{Freshness, Limits, Sealer, MemoryReplayStore, FixedClock, Clock,
 //!                 RecipientSecretKey, SigningKey, TrustStore, UntrustedEnvelope};
 //!
 //! # fn main() -> Result<(), eventseal::Error> {
@@ -68,8 +68,7 @@
 //! let envelope = sealer.seal("order.created", b"{}", &[audit.public_key()])?;
 //!
 //! let trust = TrustStore::new().with(sealer.key().verifying_key().clone());
-//! let dir = tempfile::tempdir().unwrap();
-//! let store = SqliteReplayStore::open(dir.path().join("replay.db"), clock.now())?;
+//! let store = MemoryReplayStore::default();         // or SqliteReplayStore, RedisReplayStore
 //! let keys = [audit];
 //!
 //! let untrusted = UntrustedEnvelope::parse(envelope.as_bytes(), &Limits::default())?;
@@ -88,6 +87,7 @@
 //! | feature | adds |
 //! |---|---|
 //! | `aws-lc-rs` (default) / `ring` / `fips` | the cryptographic backend (`fips`: AWS-LC's FIPS 140-3 module) |
+//! | `sqlite` | `SqliteReplayStore`: a replay store in an SQLite file (bundled SQLite), for one machine |
 //! | `redis` | `RedisReplayStore`: one replay store for every instance of a consumer |
 //! | `async` | `AsyncReplayStore`, `FreshEnvelope::claim_async`, `AsyncOpener`, `webhook::verify_and_claim_async` (no runtime needed) |
 //! | `tokio` | `BlockingStore` (a blocking store on Tokio's blocking pool) and, with `redis`, `AsyncRedisReplayStore` |
@@ -131,10 +131,6 @@ mod hpke;
 pub mod keys;
 pub mod open;
 pub mod replay;
-#[cfg(feature = "async")]
-mod replay_async;
-#[cfg(feature = "redis")]
-mod replay_redis;
 pub mod seal;
 pub mod time;
 pub mod trust;
@@ -154,15 +150,17 @@ pub use open::AsyncOpener;
 pub use open::{
     open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,
 };
-pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayKind, ReplayStore, SqliteReplayStore};
-#[cfg(feature = "tokio")]
-pub use replay_async::BlockingStore;
-#[cfg(feature = "async")]
-pub use replay_async::{AsyncReplayStore, ClaimFuture};
 #[cfg(all(feature = "redis", feature = "tokio"))]
-pub use replay_redis::AsyncRedisReplayStore;
+pub use replay::AsyncRedisReplayStore;
+#[cfg(feature = "tokio")]
+pub use replay::BlockingStore;
+#[cfg(feature = "sqlite")]
+pub use replay::SqliteReplayStore;
+#[cfg(feature = "async")]
+pub use replay::{AsyncReplayStore, ClaimFuture};
+pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayKind, ReplayStore};
 #[cfg(feature = "redis")]
-pub use replay_redis::{RedisReplayStore, DEFAULT_CLOCK_MARGIN, DEFAULT_REDIS_TIMEOUT};
+pub use replay::{RedisReplayStore, DEFAULT_CLOCK_MARGIN, DEFAULT_REDIS_TIMEOUT};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
 pub use time::{Clock, FixedClock, Freshness, SystemClock};
 /// With the `fips` feature: `Ok` if the AWS-LC FIPS module is in FIPS mode (its self tests
@@ -189,12 +187,13 @@ const _: () = {
     send_sync::<Sealer>();
     send_sync::<TrustStore>();
     send_sync::<MemoryReplayStore>();
+    #[cfg(feature = "sqlite")]
     send_sync::<SqliteReplayStore>();
     send_sync::<webhook::StandardWebhooks>();
     #[cfg(feature = "async")]
     send_sync::<AsyncOpener>();
     #[cfg(feature = "tokio")]
-    send_sync::<BlockingStore<SqliteReplayStore>>();
+    send_sync::<BlockingStore<MemoryReplayStore>>();
     #[cfg(all(feature = "redis", feature = "tokio"))]
     send_sync::<AsyncRedisReplayStore>();
 };

@@ -204,7 +204,7 @@ impl<'k> FreshEnvelope<'k> {
     #[cfg(feature = "async")]
     pub async fn claim_async(
         self,
-        store: &dyn crate::replay_async::AsyncReplayStore,
+        store: &dyn crate::replay::AsyncReplayStore,
     ) -> Result<ClaimedEnvelope<'k>> {
         let mut buf = uuid::Uuid::encode_buffer();
         let id = self.envelope_id(&mut buf);
@@ -374,7 +374,7 @@ impl<'a, K: RecipientKey> Checks<'a, K> {
         &self,
         envelope: &[u8],
         delivered: Option<&DeliveredEvent<'_>>,
-        store: &dyn crate::replay_async::AsyncReplayStore,
+        store: &dyn crate::replay::AsyncReplayStore,
     ) -> Result<Opened>
     where
         K: Sync,
@@ -662,7 +662,7 @@ impl Opener {
 #[cfg(feature = "async")]
 pub struct AsyncOpener {
     settings: Settings,
-    store: Arc<dyn crate::replay_async::AsyncReplayStore>,
+    store: Arc<dyn crate::replay::AsyncReplayStore>,
 }
 
 #[cfg(feature = "async")]
@@ -680,7 +680,7 @@ impl AsyncOpener {
     pub fn new<K: Into<ConsumerKey>>(
         keys: impl IntoIterator<Item = K>,
         trust: TrustStore,
-        store: Arc<dyn crate::replay_async::AsyncReplayStore>,
+        store: Arc<dyn crate::replay::AsyncReplayStore>,
     ) -> Self {
         Self {
             settings: Settings::new(keys.into_iter().map(Into::into).collect(), trust),

@@ -190,7 +190,7 @@ fn sixteen_tasks_accept_exactly_once() {
 
 /// SQLite through `BlockingStore`: 16 tasks, one accept; and outside a Tokio runtime the
 /// claim is `store-unavailable`, not a panic.
-#[cfg(feature = "tokio")]
+#[cfg(all(feature = "tokio", feature = "sqlite"))]
 #[test]
 fn sqlite_on_the_blocking_pool() {
     use eventseal::{BlockingStore, ReplayStore, SqliteReplayStore};

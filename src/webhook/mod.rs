@@ -291,7 +291,7 @@ pub async fn verify_and_claim_async(
     verifier: &dyn Verifier,
     request: &Request<'_>,
     now: i64,
-    store: &dyn crate::replay_async::AsyncReplayStore,
+    store: &dyn crate::replay::AsyncReplayStore,
     consumer: &str,
     retention: Duration,
 ) -> Result<Verified> {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use redis::{Client, Connection, ConnectionAddr, IntoConnectionInfo};
 
+use super::{Claim, ReplayKey, ReplayStore};
 use crate::error::{Error, Result};
-use crate::replay::{Claim, ReplayKey, ReplayStore};
 
 /// Default connect, read and write timeout.
 ///
@@ -556,13 +556,13 @@ impl AsyncInner {
 struct Poisoned;
 
 #[cfg(feature = "tokio")]
-impl crate::replay_async::AsyncReplayStore for AsyncRedisReplayStore {
+impl super::AsyncReplayStore for AsyncRedisReplayStore {
     fn claim_async<'a>(
         &'a self,
         key: ReplayKey<'a>,
         expires_at: i64,
         now: i64,
-    ) -> crate::replay_async::ClaimFuture<'a> {
+    ) -> super::ClaimFuture<'a> {
         let cmd = claim_command(&key, expires_at, now, self.clock_margin);
         Box::pin(self.run(cmd, claim_outcome))
     }

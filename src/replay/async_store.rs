@@ -9,8 +9,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use super::{Claim, MemoryReplayStore, ReplayKey, ReplayStore};
 use crate::error::Result;
-use crate::replay::{Claim, MemoryReplayStore, ReplayKey, ReplayStore};
 
 /// The future an [`AsyncReplayStore`] returns: boxed, so the trait stays usable as
 /// `dyn AsyncReplayStore`, and `Send`, so it can run on a multi-threaded runtime.

@@ -16,8 +16,8 @@ use clap::{ArgGroup, Parser, Subcommand};
 use eventseal::{
     Clock, ConsumerKey, FixedClock, Freshness, Header, Limits, Opener, PutEventsEntry,
     RecipientPublicKey, RecipientSecretKey, SealTo, Sealer, SignatureAlgorithm, SigningKey,
-    SqliteReplayStore, SymmetricKey, SystemClock, TrustStore, TrustedKey, TrustedSource,
-    UntrustedEnvelope, VerifyingKey,
+    SymmetricKey, SystemClock, TrustStore, TrustedKey, TrustedSource, UntrustedEnvelope,
+    VerifyingKey,
 };
 
 #[derive(Parser)]
@@ -551,10 +551,7 @@ fn open(a: OpenArgs) -> Result<(), Failure> {
         None => Arc::new(SystemClock),
     };
     let opener = match (&a.replay_db, &a.replay_redis) {
-        (Some(db), _) => {
-            let store = SqliteReplayStore::open(db, clock.now()).map_err(Failure::Rejected)?;
-            Opener::new(keys, trust, Arc::new(store))
-        }
+        (Some(db), _) => Opener::new(keys, trust, sqlite_store(db, clock.now())?),
         (None, Some(url)) => {
             Opener::new(keys, trust, redis_store(url, a.replay_redis_ca.as_deref())?)
         }
@@ -728,6 +725,19 @@ fn webhook_sign(a: WebhookSignArgs) -> Result<(), Failure> {
     write_output(None, text.as_bytes())
 }
 
+#[cfg(feature = "sqlite")]
+fn sqlite_store(path: &Path, now: i64) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+    let store = eventseal::SqliteReplayStore::open(path, now).map_err(Failure::Rejected)?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite_store(_path: &Path, _now: i64) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+    Err(Failure::Other(
+        "--replay-db needs eventseal built with the `sqlite` feature (the default)".to_owned(),
+    ))
+}
+
 #[cfg(feature = "redis")]
 fn redis_store(
     url: &str,
@@ -751,7 +761,6 @@ fn redis_store(
     _ca: Option<&std::path::Path>,
 ) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
     Err(Failure::Other(
-        "--replay-redis needs eventseal built with the `redis` feature (cargo install --features redis)"
-            .to_owned(),
+        "--replay-redis needs eventseal built with the `redis` feature (the default)".to_owned(),
     ))
 }

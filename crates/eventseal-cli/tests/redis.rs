@@ -1,0 +1,41 @@
+//! `eventseal open --replay-redis` against a real redis-server that the test starts on a free
+//! loopback port (feature `redis-server-tests`; `apt-get install redis-server`).
+
+mod common;
+#[path = "../../../tests/common/redis_server.rs"]
+mod redis_server;
+
+use common::*;
+use redis_server::RedisServer;
+
+#[test]
+fn four_processes_accept_exactly_once() {
+    let redis = RedisServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Keys and an envelope made with the library, opened by four CLI processes at once.
+    CliKeys::write_to(d).write_envelope(&d.join("env.json"), b"processes");
+    let outputs = race_cli_open(d, "env.json", &["--replay-redis", &redis.url()]);
+    assert_exactly_one_accepted(&outputs, b"processes");
+}
+
+/// The CLI over TLS with a private CA (`--replay-redis-ca`): four processes, one accept. Without
+/// the CA the server's certificate is not trusted: rejected as `store-unavailable` (exit 3).
+#[test]
+fn cli_over_tls_with_a_private_ca() {
+    let redis = RedisServer::start_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    CliKeys::write_to(d).write_envelope(&d.join("env.json"), b"over tls");
+    std::fs::write(d.join("ca.pem"), redis.ca_pem()).unwrap();
+    let url = redis.tls_url();
+    let untrusted = cli_open(d, "env.json", &["--replay-redis", &url]);
+    assert_eq!(untrusted.status.code(), Some(3), "{untrusted:?}");
+    assert!(String::from_utf8_lossy(&untrusted.stderr).contains("store-unavailable"));
+    let outputs = race_cli_open(
+        d,
+        "env.json",
+        &["--replay-redis", &url, "--replay-redis-ca", "ca.pem"],
+    );
+    assert_exactly_one_accepted(&outputs, b"over tls");
+}
