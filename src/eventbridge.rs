@@ -27,7 +27,7 @@ use serde_json::value::RawValue;
 use crate::encoding::{check_json_depth, ObjectOnly};
 use crate::envelope::Limits;
 use crate::error::{Error, Result};
-use crate::seal::SealedEnvelope;
+use crate::seal::{SealedEnvelope, Sealer};
 
 /// EventBridge's limit on one PutEvents entry, in bytes.
 pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
@@ -219,5 +219,19 @@ impl<'a> DeliveredEvent<'a> {
     #[must_use]
     pub fn resources(&self) -> &[Cow<'a, str>] {
         &self.resources
+    }
+}
+
+/// EventBridge settings for a [`Sealer`] (here, so that `seal` never depends on
+/// `eventbridge`).
+impl Sealer {
+    /// Settings for envelopes sent through EventBridge: a time-to-live of [`DEFAULT_TTL`]
+    /// (25 hours, beyond EventBridge's 24-hour retry window) and an envelope limit that
+    /// leaves room in the 256 KiB PutEvents entry for the longest `Source` and `DetailType`
+    /// (256 bytes each).
+    #[must_use]
+    pub fn with_eventbridge_defaults(self) -> Self {
+        let limits = self.limits().with_max_envelope_bytes(MAX_ENTRY_BYTES - 512);
+        self.with_ttl(DEFAULT_TTL).with_limits(limits)
     }
 }

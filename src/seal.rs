@@ -161,24 +161,16 @@ impl Sealer {
         self
     }
 
+    /// The limits this sealer's envelopes are held to.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.options.limits
+    }
+
     /// Sets the time-to-live (expires-at = issued-at + ttl, whole seconds).
     #[must_use]
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.options.ttl = ttl;
-        self
-    }
-
-    /// Settings for envelopes sent through EventBridge: a time-to-live of
-    /// [`eventbridge::DEFAULT_TTL`](crate::eventbridge::DEFAULT_TTL) (25 hours, beyond
-    /// EventBridge's 24-hour retry window) and an envelope limit that leaves room in the
-    /// 256 KiB PutEvents entry for the longest `Source` and `DetailType` (256 bytes each).
-    #[must_use]
-    pub fn with_eventbridge_defaults(mut self) -> Self {
-        self.options.ttl = crate::eventbridge::DEFAULT_TTL;
-        self.options.limits = self
-            .options
-            .limits
-            .with_max_envelope_bytes(crate::eventbridge::MAX_ENTRY_BYTES - 512);
         self
     }
 

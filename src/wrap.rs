@@ -26,7 +26,9 @@ use crate::encoding::pae;
 use crate::envelope::{Header, RecipientEntry, CONTENT_KEY_LEN, WRAPPED_KEY_LEN};
 use crate::error::{Error, Result};
 use crate::hpke;
-use crate::keys::{RecipientPublicKey, RecipientSecretKey, SymmetricKey};
+use crate::keys::{
+    ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SymmetricKey,
+};
 
 /// A wrapped content key: `(enc, wrapped_key)`.
 pub(crate) type Wrapped = ([u8; KEY_LEN], [u8; WRAPPED_KEY_LEN]);
@@ -122,4 +124,63 @@ pub(crate) fn unwrap_psk(
 /// The info for `entry` of `header`.
 pub(crate) fn info_for(header: &Header, entry: &RecipientEntry) -> Vec<u8> {
     header.wrap_info(entry.consumer.as_str(), entry.key_id.as_str())
+}
+
+// The consumer key types choose their unwrapping here, so `keys` never depends on `wrap`.
+
+impl RecipientKey for RecipientSecretKey {
+    fn consumer_id(&self) -> &str {
+        self.consumer()
+    }
+    fn recipient_key_id(&self) -> &KeyId {
+        self.key_id()
+    }
+    fn unwrap_content_key(
+        &self,
+        entry: &RecipientEntry,
+        info: &[u8],
+    ) -> Result<Zeroizing<[u8; CONTENT_KEY_LEN]>> {
+        unwrap_hpke(self, entry, info)
+    }
+}
+
+impl RecipientKey for SymmetricKey {
+    fn consumer_id(&self) -> &str {
+        self.consumer()
+    }
+    fn recipient_key_id(&self) -> &KeyId {
+        self.key_id()
+    }
+    fn unwrap_content_key(
+        &self,
+        entry: &RecipientEntry,
+        info: &[u8],
+    ) -> Result<Zeroizing<[u8; CONTENT_KEY_LEN]>> {
+        unwrap_psk(self, entry, info)
+    }
+}
+
+impl RecipientKey for ConsumerKey {
+    fn consumer_id(&self) -> &str {
+        match self {
+            ConsumerKey::Hpke(k) => k.consumer(),
+            ConsumerKey::Symmetric(k) => k.consumer(),
+        }
+    }
+    fn recipient_key_id(&self) -> &KeyId {
+        match self {
+            ConsumerKey::Hpke(k) => k.key_id(),
+            ConsumerKey::Symmetric(k) => k.key_id(),
+        }
+    }
+    fn unwrap_content_key(
+        &self,
+        entry: &RecipientEntry,
+        info: &[u8],
+    ) -> Result<Zeroizing<[u8; CONTENT_KEY_LEN]>> {
+        match self {
+            ConsumerKey::Hpke(k) => k.unwrap_content_key(entry, info),
+            ConsumerKey::Symmetric(k) => k.unwrap_content_key(entry, info),
+        }
+    }
 }
