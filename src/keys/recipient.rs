@@ -44,6 +44,17 @@ impl RecipientSecretKey {
         Ok(Self { secret, public })
     }
 
+    /// A recipient key for `consumer` from its 32-byte X25519 secret (as PKCS#8 files and JWK
+    /// `d` hold it); the public key is computed from it. For keys made by other tools
+    /// (`eventseal key import`).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `consumer` is not a valid identifier; [`Error::InvalidKey`].
+    pub fn from_bytes(consumer: &str, secret: Zeroizing<[u8; KEY_LEN]>) -> Result<Self> {
+        check_identifier(consumer, "consumer id")?;
+        Self::from_secret(consumer, X25519Secret::from_bytes(&secret)?, None)
+    }
+
     /// Loads a recipient secret key from an X25519 OKP JWK (with `d`, `x` and `consumer`).
     /// The public half `x` must match the secret `d`.
     ///

@@ -83,6 +83,17 @@ impl SigningKey {
         })
     }
 
+    /// An Ed25519 signing key for `source` from its 32-byte seed (RFC 8032's secret key, as
+    /// PKCS#8 files and JWK `d` hold it); the public key is computed from it. For keys made
+    /// by other tools (`eventseal key import`).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `source` is not a valid identifier; [`Error::InvalidKey`].
+    pub fn from_ed25519_seed(source: &str, seed: Zeroizing<[u8; KEY_LEN]>) -> Result<Self> {
+        check_identifier(source, "source id")?;
+        Self::ed25519(source, seed, None)
+    }
+
     /// Loads a signing key from a secret JWK with `source`: Ed25519 (`kty` `OKP`, `d`, `x`)
     /// or ECDSA P-256 (`kty` `EC`, `d`, `x`, `y`). The public half must match the secret.
     ///

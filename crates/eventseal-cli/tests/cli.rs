@@ -387,7 +387,7 @@ fn usage_and_other_failures() {
         b"x",
     );
     assert_eq!(missing.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("eventseal: error: nope.jwk"));
+    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("eventseal: error: --signing-key nope.jwk"));
     // A public key where the secret one belongs (and vice versa).
     let swapped = run(
         &[
@@ -421,7 +421,8 @@ fn usage_and_other_failures() {
     let secret = std::fs::read_to_string(d.join("keys/billing.recipient.jwk")).unwrap();
     let d_value: serde_json::Value = serde_json::from_str(&secret).unwrap();
     assert!(!String::from_utf8_lossy(&swapped.stderr).contains(d_value["d"].as_str().unwrap()));
-    // A payload too large to seal: exit 1 with the figures.
+    // A payload too large to seal once encoded (within the read limit): rejected too-large,
+    // exit 3, as every over-limit input is, with the figures.
     let big = vec![0u8; 200 * 1024];
     let out = run(
         &[
@@ -436,9 +437,12 @@ fn usage_and_other_failures() {
         d,
         &big,
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("too large"));
-    // A replay database path that cannot be opened: the envelope is rejected (fail closed).
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("eventseal: rejected: too-large\n"), "{stderr}");
+    assert!(stderr.contains("too large: envelope bytes"), "{stderr}");
+    // A replay database path that is a directory: an I/O error naming the path and the
+    // cause (exit 1), and the envelope is not opened.
     let env = ok(
         &[
             "seal",
@@ -452,12 +456,13 @@ fn usage_and_other_failures() {
         d,
         b"x",
     );
-    rejected(
-        &with(OPEN_BILLING, &["--replay-db", "keys"]),
-        d,
-        &env,
-        "store-unavailable",
+    let out = run(&with(OPEN_BILLING, &["--replay-db", "keys"]), d, &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "eventseal: error: --replay-db keys: is a directory; name a database file (created if missing)\n"
     );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
@@ -545,7 +550,7 @@ fn trust_files_eventbridge_entries_and_new_key_kinds() {
         "{check}"
     );
     assert!(
-        check.contains("EcdsaP256Sha256") && check.contains("2100-01-01"),
+        check.contains("(ES256)") && check.contains("(Ed25519)") && check.contains("2100-01-01"),
         "{check}"
     );
 
@@ -599,7 +604,10 @@ fn trust_files_eventbridge_entries_and_new_key_kinds() {
         d,
         b"{\"n\":1}",
     );
-    let e: serde_json::Value = serde_json::from_slice(&entry).unwrap();
+    // An array of one entry: `aws events put-events --entries file://entry.json` takes it.
+    let entries: serde_json::Value = serde_json::from_slice(&entry).unwrap();
+    assert_eq!(entries.as_array().map(Vec::len), Some(1), "{entries}");
+    let e = entries[0].clone();
     assert_eq!(e["EventBusName"], "central");
     assert_eq!(e["DetailType"], "order.created");
     let envelope: serde_json::Value = serde_json::from_str(e["Detail"].as_str().unwrap()).unwrap();

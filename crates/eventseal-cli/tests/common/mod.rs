@@ -17,6 +17,13 @@ impl CliKeys {
         let consumer = RecipientSecretKey::generate("billing").unwrap();
         std::fs::write(dir.join("verify.jwk"), source.verifying_key().to_jwk()).unwrap();
         std::fs::write(dir.join("billing.jwk"), &*consumer.to_secret_jwk()).unwrap();
+        // A secret key file readable by others loads with a warning on stderr: keep it 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(dir.join("billing.jwk"), mode).unwrap();
+        }
         Self { source, consumer }
     }
 
