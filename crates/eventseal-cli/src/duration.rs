@@ -75,12 +75,27 @@ mod tests {
 
     #[test]
     fn refused_with_the_value_in_the_message() {
-        for bad in ["", "s", "5x", "-5", "1.5h", "5 m", "1e3", "5mm", "18446744073709551615", "18446744073709551616", "36501d", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "5x",
+            "-5",
+            "1.5h",
+            "5 m",
+            "1e3",
+            "5mm",
+            "18446744073709551615",
+            "18446744073709551616",
+            "36501d",
+            "99999999999999999999d",
+        ] {
             let err = parse(bad).unwrap_err();
             assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
         }
         assert!(parse("36500d").is_ok());
-        assert!(parse("18446744073709551615").unwrap_err().contains("longer than"));
+        assert!(parse("18446744073709551615")
+            .unwrap_err()
+            .contains("longer than"));
     }
 
     #[test]

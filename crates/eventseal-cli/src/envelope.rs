@@ -29,7 +29,11 @@ fn envelope_input_limit() -> usize {
 #[derive(clap::Args)]
 pub struct SealArgs {
     /// The source's signing key (secret JWK; '-' for stdin).
-    #[arg(long = "signing-key", visible_alias = "key", value_name = "SIGNING_JWK")]
+    #[arg(
+        long = "signing-key",
+        visible_alias = "key",
+        value_name = "SIGNING_JWK"
+    )]
     signing_key: PathBuf,
     /// The event type.
     #[arg(long = "type", value_name = "TYPE")]
@@ -215,10 +219,12 @@ pub fn seal(a: SealArgs) -> Result<(), Failure> {
     }
     let output = Output::prepare(a.output.as_deref(), "--output", 0o644)?;
     let key_text = io::read_secret_key(&a.signing_key, "--signing-key")?;
-    let key = SigningKey::from_jwk(&key_text).map_err(|e| {
-        Failure::loading(&format!("--signing-key {}", a.signing_key.display()), e)
-    })?;
-    let recipients = a.to.iter().map(|p| read_to(p)).collect::<Result<Vec<_>, _>>()?;
+    let key = SigningKey::from_jwk(&key_text)
+        .map_err(|e| Failure::loading(&format!("--signing-key {}", a.signing_key.display()), e))?;
+    let recipients =
+        a.to.iter()
+            .map(|p| read_to(p))
+            .collect::<Result<Vec<_>, _>>()?;
     let mut sealer = Sealer::new(key).with_content_type(a.content_type);
     if a.eventbridge_entry {
         sealer = sealer.with_eventbridge_defaults();
@@ -306,7 +312,10 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
         Some(p) => Some(Output::prepare(Some(p), "--header-output", 0o600)?),
         None => None,
     };
-    if matches!((&output, &header_output), (Output::Stdout, Some(Output::Stdout))) {
+    if matches!(
+        (&output, &header_output),
+        (Output::Stdout, Some(Output::Stdout))
+    ) {
         return Err(Failure::Usage(
             "--output and --header-output both write to stdout; give one a file".to_owned(),
         ));
@@ -422,12 +431,15 @@ fn envelopes_in(bytes: &[u8]) -> Result<Vec<(&'static str, Vec<u8>)>, Failure> {
         }
         Some(v) if v.get("detail-type").is_some() && v.get("detail").is_some() => {
             // A delivered event: the library's parser, so the envelope is its exact bytes.
-            let delivered = DeliveredEvent::parse(bytes, &Limits::default())
-                .map_err(Failure::rejected)?;
+            let delivered =
+                DeliveredEvent::parse(bytes, &Limits::default()).map_err(Failure::rejected)?;
             vec![("eventbridge-event", delivered.detail_bytes().to_vec())]
         }
         Some(v) if v.get("Detail").is_some() => {
-            vec![("put-events-entry", detail_of(&v, "Detail").unwrap_or_default())]
+            vec![(
+                "put-events-entry",
+                detail_of(&v, "Detail").unwrap_or_default(),
+            )]
         }
         _ => vec![("envelope", trim_line_end(bytes).to_vec())],
     })
@@ -499,7 +511,8 @@ fn redis_store(url: &str, ca: Option<&Path>) -> Result<Arc<dyn eventseal::Replay
     let store = match ca {
         None => eventseal::RedisReplayStore::new(url),
         Some(path) => {
-            let pem = Source::from_arg(path).read_bounded(io::MAX_CA_FILE_BYTES, "--replay-redis-ca")?;
+            let pem =
+                Source::from_arg(path).read_bounded(io::MAX_CA_FILE_BYTES, "--replay-redis-ca")?;
             eventseal::RedisReplayStore::with_root_certificates(url, &pem)
         }
     }

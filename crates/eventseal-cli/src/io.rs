@@ -14,6 +14,7 @@ pub const MAX_KEY_FILE_BYTES: usize = 64 * 1024;
 /// A file of webhook secrets, one per line.
 pub const MAX_SECRET_FILE_BYTES: usize = 64 * 1024;
 /// A PEM file of CA certificates.
+#[cfg(feature = "redis")]
 pub const MAX_CA_FILE_BYTES: usize = 1024 * 1024;
 /// A webhook body: GitHub, the largest of the providers, caps deliveries at 25 MB.
 pub const MAX_WEBHOOK_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -111,7 +112,10 @@ fn take_stdin(option: &'static str) -> Result<(), Failure> {
 }
 
 /// A secret key file: bounded, and a warning when group or others may read it.
-pub fn read_secret_key(path: &Path, option: &'static str) -> Result<zeroize::Zeroizing<String>, Failure> {
+pub fn read_secret_key(
+    path: &Path,
+    option: &'static str,
+) -> Result<zeroize::Zeroizing<String>, Failure> {
     let source = Source::from_arg(path);
     if let Source::File(p) = &source {
         warn_if_readable_by_others(p);
@@ -204,7 +208,11 @@ impl Output {
                     .and_then(|()| out.flush())
                     .map_err(|e| Failure::Other(format!("stdout: {e}")))
             }
-            Self::File { path, mut tmp, mode } => {
+            Self::File {
+                path,
+                mut tmp,
+                mode,
+            } => {
                 let named = |e: io::Error| Failure::Other(format!("{}: {e}", path.display()));
                 tmp.write_all(bytes).map_err(named)?;
                 tmp.as_file().sync_all().map_err(named)?;
@@ -240,7 +248,12 @@ fn sync_dir(path: &Path) {
 }
 
 /// Writes `contents` atomically to `path` (see [`Output`]).
-pub fn write_atomically(path: &Path, option: &'static str, contents: &[u8], mode: u32) -> Result<(), Failure> {
+pub fn write_atomically(
+    path: &Path,
+    option: &'static str,
+    contents: &[u8],
+    mode: u32,
+) -> Result<(), Failure> {
     Output::prepare(Some(path), option, mode)?.commit(contents)
 }
 

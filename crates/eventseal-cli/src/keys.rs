@@ -69,7 +69,11 @@ impl KeyFiles<'_> {
     fn symmetric(&self, key: &SymmetricKey) -> Result<String, Failure> {
         let secret = self.path(&format!("{}.psk.jwk", key.consumer()));
         write_new_key_file(&secret, &key.to_secret_jwk(), true)?;
-        Ok(format!("wrote {} (secret, kid {})", secret.display(), key.key_id()))
+        Ok(format!(
+            "wrote {} (secret, kid {})",
+            secret.display(),
+            key.key_id()
+        ))
     }
 }
 
@@ -128,8 +132,8 @@ pub fn keygen(what: Generate, out_dir: &Path) -> Result<(), Failure> {
 
 /// A key file in eventseal's form, told apart by its members.
 pub enum AnyKey {
-    /// A source's signing key (secret).
-    Signing(SigningKey),
+    /// A source's signing key (secret; boxed: with ring it is far larger than the others).
+    Signing(Box<SigningKey>),
     /// A source's verifying key (public).
     Verifying(VerifyingKey),
     /// A consumer's recipient key (secret).
@@ -150,7 +154,7 @@ pub fn parse_any(text: &str) -> eventseal::Result<AnyKey> {
         (Some("oct"), _) => AnyKey::Symmetric(SymmetricKey::from_jwk(text)?),
         (_, Some("X25519")) if secret => AnyKey::Recipient(RecipientSecretKey::from_jwk(text)?),
         (_, Some("X25519")) => AnyKey::RecipientPublic(RecipientPublicKey::from_jwk(text)?),
-        _ if secret => AnyKey::Signing(SigningKey::from_jwk(text)?),
+        _ if secret => AnyKey::Signing(Box::new(SigningKey::from_jwk(text)?)),
         _ => AnyKey::Verifying(VerifyingKey::from_jwk(text)?),
     })
 }
@@ -302,12 +306,14 @@ impl ForeignKey {
     /// key, and the result is its own secret JWK.
     fn secret_alone_to_jwk(&self, owner: &Owner) -> Result<String, String> {
         let secret = self.secret.as_ref().ok_or("a key file with no key in it")?;
-        let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(
-            secret
-                .as_slice()
-                .try_into()
-                .map_err(|_| format!("a {:?} secret of {} bytes, not 32", self.curve, secret.len()))?,
-        );
+        let bytes: Zeroizing<[u8; 32]> =
+            Zeroizing::new(secret.as_slice().try_into().map_err(|_| {
+                format!(
+                    "a {:?} secret of {} bytes, not 32",
+                    self.curve,
+                    secret.len()
+                )
+            })?);
         let lib = |e: eventseal::Error| format!("not a valid key: {e}");
         match (self.curve, owner) {
             (Curve::Ed25519, Owner::Source(s)) => Ok(SigningKey::from_ed25519_seed(s, bytes)
@@ -321,9 +327,9 @@ impl ForeignKey {
             (Curve::Ed25519, Owner::Consumer(_)) => {
                 Err("an Ed25519 key signs for a source: import it with --source ID".to_owned())
             }
-            (Curve::X25519, Owner::Source(_)) => Err(
-                "an X25519 key belongs to a consumer: import it with --consumer ID".to_owned(),
-            ),
+            (Curve::X25519, Owner::Source(_)) => {
+                Err("an X25519 key belongs to a consumer: import it with --consumer ID".to_owned())
+            }
             _ => Err("the public key member \"x\" is missing".to_owned()),
         }
     }

@@ -27,7 +27,11 @@ pub struct TrustAddArgs {
     #[arg(long)]
     source: String,
     /// The source's verifying key (public JWK); its `source` member must match.
-    #[arg(long = "verifying-key", visible_alias = "key", value_name = "VERIFY_JWK")]
+    #[arg(
+        long = "verifying-key",
+        visible_alias = "key",
+        value_name = "VERIFY_JWK"
+    )]
     key: PathBuf,
     /// An AWS account id the source's events may arrive from; repeatable.
     #[arg(long = "account", value_name = "ACCOUNT_ID")]
@@ -195,7 +199,10 @@ fn remove(a: TrustRemoveArgs) -> Result<(), Failure> {
                     )));
                 }
                 if kept.keys().is_empty() {
-                    said = format!("removed key {kid}, the last of source {}: removed the source", s.id());
+                    said = format!(
+                        "removed key {kid}, the last of source {}: removed the source",
+                        s.id()
+                    );
                 } else {
                     said = format!("removed key {kid} of source {}", s.id());
                     rebuilt.add_source(kept);

@@ -47,14 +47,18 @@ impl Secrets {
                 .map(|l| Zeroizing::new(l.to_owned()))
                 .collect()
         };
-        let mut out: Vec<Zeroizing<String>> =
-            self.secrets.iter().map(|s| Zeroizing::new(s.clone())).collect();
+        let mut out: Vec<Zeroizing<String>> = self
+            .secrets
+            .iter()
+            .map(|s| Zeroizing::new(s.clone()))
+            .collect();
         if let Some(file) = &self.secret_file {
             let source = Source::from_arg(file);
             if let Source::File(p) = &source {
                 io::warn_if_readable_by_others(p);
             }
-            let text = Zeroizing::new(source.read_text(io::MAX_SECRET_FILE_BYTES, "--secret-file")?);
+            let text =
+                Zeroizing::new(source.read_text(io::MAX_SECRET_FILE_BYTES, "--secret-file")?);
             let found = lines(&text);
             if found.is_empty() {
                 return Err(Failure::Other(format!(
@@ -66,9 +70,10 @@ impl Secrets {
         }
         if out.is_empty() {
             if let Some(env) = std::env::var_os(SECRET_ENV) {
-                let env = Zeroizing::new(env.into_string().map_err(|_| {
-                    Failure::Other(format!("{SECRET_ENV} is not UTF-8"))
-                })?);
+                let env = Zeroizing::new(
+                    env.into_string()
+                        .map_err(|_| Failure::Other(format!("{SECRET_ENV} is not UTF-8")))?,
+                );
                 out = lines(&env);
             }
         }

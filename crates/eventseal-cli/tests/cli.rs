@@ -1,120 +1,9 @@
 //! The command-line tool, run as a built binary end to end: the contract of exit codes,
 //! files and messages.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eventseal"))
-}
-
-fn run(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
-    let mut child = bin()
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A command that fails before reading stdin (usage errors) closes the pipe early.
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn ok(args: &[&str], dir: &Path, stdin: &[u8]) -> Vec<u8> {
-    let out = run(args, dir, stdin);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn rejected(args: &[&str], dir: &Path, stdin: &[u8], kind: &str) {
-    let out = run(args, dir, stdin);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        format!("eventseal: rejected: {kind}\n")
-    );
-    assert!(out.stdout.is_empty(), "nothing is written on rejection");
-}
-
-fn setup() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    ok(
-        &[
-            "keygen",
-            "signing",
-            "--source",
-            "orders",
-            "--out-dir",
-            "keys",
-        ],
-        d,
-        b"",
-    );
-    ok(
-        &[
-            "keygen",
-            "signing",
-            "--source",
-            "rogue",
-            "--out-dir",
-            "keys",
-        ],
-        d,
-        b"",
-    );
-    ok(
-        &[
-            "keygen",
-            "recipient",
-            "--consumer",
-            "billing",
-            "--out-dir",
-            "keys",
-        ],
-        d,
-        b"",
-    );
-    ok(
-        &[
-            "keygen",
-            "recipient",
-            "--consumer",
-            "audit",
-            "--out-dir",
-            "keys",
-        ],
-        d,
-        b"",
-    );
-    dir
-}
-
-const OPEN_BILLING: &[&str] = &[
-    "open",
-    "--key",
-    "keys/billing.recipient.jwk",
-    "--trust",
-    "keys/orders.verify.jwk",
-];
-
-fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
-    base.iter().chain(more).copied().collect()
-}
+use common::*;
 
 #[test]
 fn keygen_writes_secret_files_0600_and_refuses_to_overwrite() {
@@ -387,7 +276,8 @@ fn usage_and_other_failures() {
         b"x",
     );
     assert_eq!(missing.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("eventseal: error: --signing-key nope.jwk"));
+    assert!(String::from_utf8_lossy(&missing.stderr)
+        .starts_with("eventseal: error: --signing-key nope.jwk"));
     // A public key where the secret one belongs (and vice versa).
     let swapped = run(
         &[
@@ -439,7 +329,10 @@ fn usage_and_other_failures() {
     );
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("eventseal: rejected: too-large\n"), "{stderr}");
+    assert!(
+        stderr.starts_with("eventseal: rejected: too-large\n"),
+        "{stderr}"
+    );
     assert!(stderr.contains("too large: envelope bytes"), "{stderr}");
     // A replay database path that is a directory: an I/O error naming the path and the
     // cause (exit 1), and the envelope is not opened.

@@ -2,7 +2,122 @@
 //! processes racing for one envelope.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
 use eventseal::{RecipientSecretKey, Sealer, SigningKey};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_eventseal"))
+}
+
+pub fn run(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A command that fails before reading stdin (usage errors) closes the pipe early.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn ok(args: &[&str], dir: &Path, stdin: &[u8]) -> Vec<u8> {
+    let out = run(args, dir, stdin);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+pub fn rejected(args: &[&str], dir: &Path, stdin: &[u8], kind: &str) {
+    let out = run(args, dir, stdin);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("eventseal: rejected: {kind}\n")
+    );
+    assert!(out.stdout.is_empty(), "nothing is written on rejection");
+}
+
+pub fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        &[
+            "keygen",
+            "signing",
+            "--source",
+            "orders",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    ok(
+        &[
+            "keygen",
+            "signing",
+            "--source",
+            "rogue",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    ok(
+        &[
+            "keygen",
+            "recipient",
+            "--consumer",
+            "billing",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    ok(
+        &[
+            "keygen",
+            "recipient",
+            "--consumer",
+            "audit",
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+    dir
+}
+
+pub const OPEN_BILLING: &[&str] = &[
+    "open",
+    "--key",
+    "keys/billing.recipient.jwk",
+    "--trust",
+    "keys/orders.verify.jwk",
+];
+
+pub fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(more).copied().collect()
+}
 
 /// A source (`orders`) and a consumer (`billing`) whose keys are written into a directory as
 /// `verify.jwk` and `billing.jwk`, the files [`cli_open`] and [`race_cli_open`] use.
