@@ -320,7 +320,7 @@ pub fn check_file_name(id: &str, option: &'static str) -> Result<(), Failure> {
     match why {
         Some(why) => Err(Failure::Other(format!(
             "{option} {id:?} {why}; it names the key files, so it must be a plain file name \
-             (letters, digits, and . _ - : @ + not at the start)"
+             (letters, digits and . _ - : @ +, not starting with '.')"
         ))),
         None => Ok(()),
     }

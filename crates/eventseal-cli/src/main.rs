@@ -32,7 +32,7 @@ use clap::{ArgGroup, Parser, Subcommand};
 )]
 struct Cli {
     /// Print the library's detail for a rejection, and the audit events, on stderr.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, display_order = 1000)]
     verbose: bool,
     #[command(subcommand)]
     command: Command,

@@ -93,7 +93,13 @@ fn webhook_sign_refuses_control_characters_in_the_id() {
     let dir = setup();
     let d = dir.path();
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    for id in ["msg\r\nX-Injected: 1", "msg\n", "msg\r", "msg\u{7}", "msg\u{1b}[0m"] {
+    for id in [
+        "msg\r\nX-Injected: 1",
+        "msg\n",
+        "msg\r",
+        "msg\u{7}",
+        "msg\u{1b}[0m",
+    ] {
         let stderr = stderr_of(
             &[
                 "webhook",
