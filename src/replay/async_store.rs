@@ -59,7 +59,7 @@ impl AsyncReplayStore for MemoryReplayStore {
     }
 }
 
-/// A blocking [`ReplayStore`] (such as [`SqliteReplayStore`](crate::SqliteReplayStore), whose
+/// A blocking [`ReplayStore`] (such as `SqliteReplayStore` (feature `sqlite`), whose
 /// claims wait on the disk) made async: each claim runs on Tokio's blocking thread pool, so
 /// it never stalls the runtime's worker threads (feature `tokio`).
 ///

@@ -87,7 +87,7 @@ impl Shard {
 /// [`Error::StoreFull`] rather than evicting an entry that still guards against a replay.
 /// Claims are allocation-free (a 32-byte fingerprint per key, about 100 bytes per entry) and
 /// spread over 16 independently locked shards. Forgets everything on restart: use
-/// [`SqliteReplayStore`] where that matters.
+/// `SqliteReplayStore` (feature `sqlite`) or a Redis store where that matters.
 pub struct MemoryReplayStore {
     capacity: usize,
     salt: [u8; 16],

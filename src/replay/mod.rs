@@ -121,7 +121,7 @@ pub trait ReplayStore: Send + Sync {
     /// `now` is the opener's clock, used to decide whether an existing entry is still live.
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`] or [`Error::StoreFull`]: the caller rejects the envelope.
+    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable) or [`Error::StoreFull`](crate::Error::StoreFull): the caller rejects the envelope.
     fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim>;
 }
 

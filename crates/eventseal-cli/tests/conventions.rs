@@ -666,10 +666,19 @@ fn trust_check_names_algorithms_as_users_do_and_prints_json() {
     );
 }
 
-#[test]
-fn inspect_reads_delivered_events_and_put_events_entries() {
-    let dir = setup();
-    let d = dir.path();
+/// One envelope sealed as a PutEvents entry, in every form a consumer may hold it.
+struct EventBridgeForms {
+    /// What `seal --eventbridge-entry` wrote: a JSON array of one entry.
+    entries: Vec<u8>,
+    /// That entry.
+    entry: serde_json::Value,
+    /// The envelope in its `Detail`.
+    envelope: serde_json::Value,
+    /// The event EventBridge delivers to a target, from account 111122223333.
+    delivered: String,
+}
+
+fn eventbridge_forms(d: &Path) -> EventBridgeForms {
     let entries = ok(
         &seal_args(&[
             "--eventbridge-entry",
@@ -689,11 +698,30 @@ fn inspect_reads_delivered_events_and_put_events_entries() {
         "version": "0", "id": "1", "detail-type": "order.created", "source": "com.example.orders",
         "account": "111122223333", "time": "2026-12-04T00:00:00Z", "region": "eu-west-1",
         "resources": [], "detail": envelope,
-    });
+    })
+    .to_string();
+    EventBridgeForms {
+        entries,
+        entry,
+        envelope,
+        delivered,
+    }
+}
+
+#[test]
+fn inspect_reads_delivered_events_and_put_events_entries() {
+    let dir = setup();
+    let d = dir.path();
+    let EventBridgeForms {
+        entries,
+        entry,
+        envelope,
+        delivered,
+    } = eventbridge_forms(d);
     for (input, wrapper) in [
         (entries.clone(), "put-events-entry"),
         (entry.to_string().into_bytes(), "put-events-entry"),
-        (delivered.to_string().into_bytes(), "eventbridge-event"),
+        (delivered.clone().into_bytes(), "eventbridge-event"),
         (envelope.to_string().into_bytes(), "envelope"),
     ] {
         let v: serde_json::Value = serde_json::from_slice(&ok(&["inspect"], d, &input)).unwrap();
@@ -1284,26 +1312,7 @@ fn verbose_adds_the_detail_and_the_audit_events() {
 fn eventbridge_binding_without_accounts_gives_a_hint() {
     let dir = setup();
     let d = dir.path();
-    let entries = ok(
-        &seal_args(&[
-            "--eventbridge-entry",
-            "--bus",
-            "central",
-            "--source-name",
-            "com.example.orders",
-        ]),
-        d,
-        b"{}",
-    );
-    let array: serde_json::Value = serde_json::from_slice(&entries).unwrap();
-    let envelope: serde_json::Value =
-        serde_json::from_str(array[0]["Detail"].as_str().unwrap()).unwrap();
-    let delivered = serde_json::json!({
-        "version": "0", "id": "1", "detail-type": "order.created", "source": "com.example.orders",
-        "account": "111122223333", "time": "2026-12-04T00:00:00Z", "region": "eu-west-1",
-        "resources": [], "detail": envelope,
-    })
-    .to_string();
+    let delivered = eventbridge_forms(d).delivered;
     // With --trust (no trust file), and with a trust file whose source has no accounts.
     let stderr = stderr_of(
         &with(OPEN_BILLING, &["--no-replay-check", "--eventbridge"]),
