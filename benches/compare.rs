@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 
 use eventseal::webhook::{Request, StandardSigner, StandardWebhooks, Verifier};
 use eventseal::{
-    Claim, FixedClock, Limits, MemoryReplayStore, Opener, RecipientSecretKey, ReplayKey,
-    ReplayStore, Sealer, SigningKey, SqliteReplayStore, SymmetricKey, TrustStore,
+    Begun, Claim, Completion, FixedClock, LeaseRequest, LeaseToken, Limits, MemoryReplayStore,
+    Opener, RecipientSecretKey, ReplayKey, ReplayStore, Sealer, SigningKey, SqliteReplayStore,
+    SymmetricKey, TrustStore,
 };
 
 // --- a counting allocator (in this benchmark only, never in the library) -------------------
@@ -725,8 +726,52 @@ fn main() {
         two,
         "/s",
     );
+    // Effectively-once processing: begin (a lease with a fresh random token) then complete,
+    // against the one-step claim.
+    let store = MemoryReplayStore::new(usize::MAX);
+    let t = Instant::now();
+    for id in &ids[..200_000] {
+        let key = ReplayKey::envelope("billing", "orders", id);
+        let token = LeaseToken::random().unwrap();
+        let request = LeaseRequest::new(token, NOW, 300, NOW + 300);
+        assert!(matches!(store.begin(&key, &request), Ok(Begun::Started)));
+        assert!(matches!(
+            store.complete(&key, &token, NOW + 300, NOW),
+            Ok(Completion::Completed)
+        ));
+    }
+    let pairs = 200_000.0 / t.elapsed().as_secs_f64();
+    r.value(
+        "memory_begin_complete_per_sec",
+        "memory store, 1 thread: begin+complete pairs per second",
+        pairs,
+        "/s",
+    );
+    r.ratio(
+        "memory_begin_complete_over_claim",
+        "memory store: time of begin+complete / one claim",
+        one / pairs,
+    );
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteReplayStore::open(dir.path().join("replay.db"), NOW).unwrap();
+    let t = Instant::now();
+    for id in &ids[1_000..1_500] {
+        let key = ReplayKey::envelope("billing", "orders", id);
+        let token = LeaseToken::random().unwrap();
+        let request = LeaseRequest::new(token, NOW, 300, NOW + 300);
+        assert!(matches!(sqlite.begin(&key, &request), Ok(Begun::Started)));
+        assert!(matches!(
+            sqlite.complete(&key, &token, NOW + 300, NOW),
+            Ok(Completion::Completed)
+        ));
+    }
+    let sq_pairs = 500.0 / t.elapsed().as_secs_f64();
+    r.value(
+        "sqlite_begin_complete_per_sec",
+        "SQLite store (synchronous=FULL): begin+complete pairs per second",
+        sq_pairs,
+        "/s",
+    );
     let t = Instant::now();
     for id in &ids[..500] {
         let key = ReplayKey::envelope("billing", "orders", id);
@@ -741,6 +786,11 @@ fn main() {
         "SQLite store (synchronous=FULL): claims per second",
         sq,
         "/s",
+    );
+    r.ratio(
+        "sqlite_begin_complete_over_claim",
+        "SQLite store: time of begin+complete / one claim",
+        sq / sq_pairs,
     );
 
     // Throughput on 2 threads over one shared opener with a memory store.

@@ -85,6 +85,18 @@ pub enum Error {
     #[error("replayed")]
     Replayed,
 
+    /// Another delivery of this envelope is being processed: its lease (an in-progress
+    /// replay record) is live. Retry later: when that processing completes, this one is
+    /// `replayed`; if it fails or its lease lapses, this one can be processed.
+    #[error("in progress elsewhere")]
+    InProgress,
+
+    /// Completing failed because the lease was no longer this caller's: it lapsed while the
+    /// handler ran and another caller took the envelope over (or it was released, or the
+    /// record expired). The handler may have run twice.
+    #[error("lease lost: the handler's lease lapsed and another caller took the envelope over")]
+    LeaseLost,
+
     /// Unwrapping the content key, the key commitment or the payload decryption failed.
     /// Deliberately carries no detail.
     #[error("decryption failed")]
@@ -136,6 +148,8 @@ impl Error {
             Error::NotYetValid => ErrorKind::NotYetValid,
             Error::LifetimeTooLong => ErrorKind::LifetimeTooLong,
             Error::Replayed => ErrorKind::Replayed,
+            Error::InProgress => ErrorKind::InProgress,
+            Error::LeaseLost => ErrorKind::LeaseLost,
             Error::DecryptFailed => ErrorKind::DecryptFailed,
             Error::StoreUnavailable(_) => ErrorKind::StoreUnavailable,
             Error::StoreFull => ErrorKind::StoreFull,
@@ -192,6 +206,10 @@ pub enum ErrorKind {
     LifetimeTooLong,
     /// `replayed`
     Replayed,
+    /// `in-progress`
+    InProgress,
+    /// `lease-lost`
+    LeaseLost,
     /// `decrypt-failed`
     DecryptFailed,
     /// `store-unavailable`
@@ -224,6 +242,8 @@ impl ErrorKind {
         ErrorKind::NotYetValid,
         ErrorKind::LifetimeTooLong,
         ErrorKind::Replayed,
+        ErrorKind::InProgress,
+        ErrorKind::LeaseLost,
         ErrorKind::DecryptFailed,
         ErrorKind::StoreUnavailable,
         ErrorKind::StoreFull,
@@ -250,6 +270,8 @@ impl ErrorKind {
             ErrorKind::NotYetValid => "not-yet-valid",
             ErrorKind::LifetimeTooLong => "lifetime-too-long",
             ErrorKind::Replayed => "replayed",
+            ErrorKind::InProgress => "in-progress",
+            ErrorKind::LeaseLost => "lease-lost",
             ErrorKind::DecryptFailed => "decrypt-failed",
             ErrorKind::StoreUnavailable => "store-unavailable",
             ErrorKind::StoreFull => "store-full",
@@ -258,6 +280,88 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid-input",
             ErrorKind::Rng => "rng",
         }
+    }
+}
+
+/// What a queue consumer does with a delivery that was rejected with a kind
+/// ([`ErrorKind::disposition`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    /// A duplicate of a delivery already processed: acknowledge it (delete it from the
+    /// queue); processing it again would do nothing.
+    Acknowledge,
+    /// Transient: leave it for redelivery (do not acknowledge, or report a batch item
+    /// failure). Another instance is working on it, a store is down, or the consumer's own
+    /// configuration or clock is at fault, not the message.
+    Retry,
+    /// Permanent: this message will never be accepted. Dead-letter it (and alert: it is
+    /// forged, tampered, misaddressed, stale or not allowed).
+    Reject,
+}
+
+impl Disposition {
+    /// `acknowledge`, `retry` or `reject`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Acknowledge => "acknowledge",
+            Disposition::Retry => "retry",
+            Disposition::Reject => "reject",
+        }
+    }
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ErrorKind {
+    /// What a queue consumer should do with a delivery rejected with this kind:
+    ///
+    /// | disposition | kinds |
+    /// |---|---|
+    /// | [`Disposition::Acknowledge`] | `replayed` |
+    /// | [`Disposition::Retry`] | `in-progress`, `lease-lost`, `store-unavailable`, `store-full`, `not-yet-valid` (an issuer's clock ahead of this consumer's, within what may still become valid), `invalid-key`, `invalid-trust`, `invalid-input` (this consumer's configuration), `rng` |
+    /// | [`Disposition::Reject`] | `malformed`, `too-large`, `unsupported-version`, `unknown-key`, `bad-signature`, `key-expired`, `policy-denied`, `binding-mismatch`, `not-a-recipient`, `expired`, `lifetime-too-long`, `decrypt-failed` |
+    ///
+    /// `unknown-key` is permanent for the message as it is: if it is a key the consumer has
+    /// not been told about yet, fix the trust file and redrive the dead-letter queue.
+    #[must_use]
+    pub const fn disposition(self) -> Disposition {
+        match self {
+            ErrorKind::Replayed => Disposition::Acknowledge,
+            ErrorKind::InProgress
+            | ErrorKind::LeaseLost
+            | ErrorKind::StoreUnavailable
+            | ErrorKind::StoreFull
+            | ErrorKind::NotYetValid
+            | ErrorKind::InvalidKey
+            | ErrorKind::InvalidTrust
+            | ErrorKind::InvalidInput
+            | ErrorKind::Rng => Disposition::Retry,
+            ErrorKind::Malformed
+            | ErrorKind::TooLarge
+            | ErrorKind::UnsupportedVersion
+            | ErrorKind::UnknownKey
+            | ErrorKind::BadSignature
+            | ErrorKind::KeyExpired
+            | ErrorKind::PolicyDenied
+            | ErrorKind::BindingMismatch
+            | ErrorKind::NotARecipient
+            | ErrorKind::Expired
+            | ErrorKind::LifetimeTooLong
+            | ErrorKind::DecryptFailed => Disposition::Reject,
+        }
+    }
+}
+
+impl Error {
+    /// [`ErrorKind::disposition`] of this error's kind.
+    #[must_use]
+    pub fn disposition(&self) -> Disposition {
+        self.kind().disposition()
     }
 }
 

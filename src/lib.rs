@@ -130,6 +130,7 @@ pub mod eventbridge;
 mod hpke;
 pub mod keys;
 pub mod open;
+pub mod process;
 pub mod replay;
 pub mod seal;
 pub mod time;
@@ -139,17 +140,23 @@ mod wrap;
 
 pub use directory::RecipientDirectory;
 pub use envelope::{Header, Limits, RecipientEntry, UntrustedEnvelope, FORMAT_VERSION};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Disposition, Error, ErrorKind, Result};
 pub use eventbridge::{DeliveredEvent, PutEventsEntry};
 pub use keys::{
     ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SealTo,
     SignatureAlgorithm, SigningKey, SymmetricKey, VerifyingKey,
 };
 #[cfg(feature = "async")]
+pub use open::AsyncLeasedEnvelope;
+#[cfg(feature = "async")]
 pub use open::AsyncOpener;
 pub use open::{
-    open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, Opened, Opener, VerifiedEnvelope,
+    open, AddressedEnvelope, ClaimedEnvelope, FreshEnvelope, LeasedEnvelope, Opened, Opener,
+    VerifiedEnvelope,
 };
+#[cfg(feature = "async")]
+pub use process::AsyncLease;
+pub use process::{Lease, ProcessError, DEFAULT_LEASE};
 #[cfg(all(feature = "redis", feature = "tokio"))]
 pub use replay::AsyncRedisReplayStore;
 #[cfg(feature = "tokio")]
@@ -157,8 +164,11 @@ pub use replay::BlockingStore;
 #[cfg(feature = "sqlite")]
 pub use replay::SqliteReplayStore;
 #[cfg(feature = "async")]
-pub use replay::{AsyncReplayStore, ClaimFuture};
-pub use replay::{Claim, MemoryReplayStore, ReplayKey, ReplayKind, ReplayStore};
+pub use replay::{AsyncReplayStore, ClaimFuture, StoreFuture};
+pub use replay::{
+    Begun, Claim, Completion, LeaseRequest, LeaseToken, MemoryReplayStore, ReplayKey, ReplayKind,
+    ReplayStore,
+};
 #[cfg(feature = "redis")]
 pub use replay::{RedisReplayStore, DEFAULT_CLOCK_MARGIN, DEFAULT_REDIS_TIMEOUT};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};

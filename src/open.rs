@@ -33,7 +33,8 @@ use crate::envelope::{payload_aad, signed_message, Header, Limits, UntrustedEnve
 use crate::error::{Error, Result};
 use crate::eventbridge::DeliveredEvent;
 use crate::keys::{ConsumerKey, RecipientKey};
-use crate::replay::{Claim, ReplayKey, ReplayStore};
+use crate::process::{Lease, LeaseRecord, OwnedKey, ProcessError};
+use crate::replay::{Begun, Claim, LeaseRequest, LeaseToken, ReplayKey, ReplayStore};
 use crate::time::{Clock, Freshness, SystemClock};
 use crate::trust::{TrustStore, TrustedSource};
 use crate::wrap;
@@ -232,6 +233,70 @@ impl<'k> FreshEnvelope<'k> {
         match claim {
             Claim::Claimed => Ok(ClaimedEnvelope { inner: self.inner }),
             Claim::AlreadyClaimed => Err(Error::Replayed),
+            Claim::InProgress => Err(Error::InProgress),
+        }
+    }
+
+    /// Begins processing: writes an in-progress record (a lease of `lease`, capped at the
+    /// envelope's replay expiry, owned by a fresh random token) for (consumer, source,
+    /// envelope id), atomically. The returned stage can be decrypted; its [`Lease`] must then
+    /// be completed (the handler succeeded) or released (it failed).
+    ///
+    /// # Errors
+    /// [`Error::InProgress`] if another caller holds a live lease; [`Error::Replayed`] if the
+    /// envelope was completed; [`Error::StoreUnavailable`], [`Error::StoreFull`] or
+    /// [`Error::Rng`] (fail closed).
+    pub fn begin<'s>(
+        self,
+        store: &'s dyn ReplayStore,
+        lease: std::time::Duration,
+    ) -> Result<LeasedEnvelope<'k, 's>> {
+        let (key, request) = self.lease_request(lease)?;
+        let begun = store.begin(&key.key(), &request)?;
+        let record = self.started(begun, key, request)?;
+        Ok(LeasedEnvelope {
+            inner: self.inner,
+            lease: Lease::new(store, record),
+        })
+    }
+
+    /// [`FreshEnvelope::begin`] in an async store (feature `async`).
+    ///
+    /// # Errors
+    /// As [`FreshEnvelope::begin`].
+    #[cfg(feature = "async")]
+    pub async fn begin_async<'s>(
+        self,
+        store: &'s dyn crate::replay::AsyncReplayStore,
+        lease: std::time::Duration,
+    ) -> Result<AsyncLeasedEnvelope<'k, 's>> {
+        let (key, request) = self.lease_request(lease)?;
+        let begun = store.begin_async(key.key(), request).await?;
+        let record = self.started(begun, key, request)?;
+        Ok(AsyncLeasedEnvelope {
+            inner: self.inner,
+            lease: crate::process::AsyncLease::new(store, record),
+        })
+    }
+
+    fn lease_request(&self, lease: std::time::Duration) -> Result<(OwnedKey, LeaseRequest)> {
+        let mut buf = uuid::Uuid::encode_buffer();
+        let key = OwnedKey::of(&self.replay_key(self.envelope_id(&mut buf)));
+        let secs = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX).max(1);
+        let request = LeaseRequest::new(LeaseToken::random()?, self.now, secs, self.replay_expiry);
+        Ok((key, request))
+    }
+
+    fn started(&self, begun: Begun, key: OwnedKey, request: LeaseRequest) -> Result<LeaseRecord> {
+        match begun {
+            Begun::Started => Ok(LeaseRecord {
+                key,
+                token: request.token,
+                expires_at: request.expires_at,
+                now: request.now,
+            }),
+            Begun::InProgress => Err(Error::InProgress),
+            Begun::AlreadyDone => Err(Error::Replayed),
         }
     }
 
@@ -264,28 +329,109 @@ impl ClaimedEnvelope<'_> {
     /// # Errors
     /// [`Error::DecryptFailed`], with no further detail.
     pub fn decrypt(self) -> Result<Opened> {
-        let AddressedEnvelope { env, key, index } = self.inner;
-        let UntrustedEnvelope {
-            header,
-            header_bytes,
-            mut ciphertext,
-            ..
-        } = env;
-        let r = header.recipients.get(index).ok_or(Error::DecryptFailed)?;
-        let cek = key.unwrap_content_key(r, &wrap::info_for(&header, r))?;
-        let content_key = ContentKey::from_bytes(cek);
-        let keys = content_key.derive(&header.id);
-        let len = keys.open(
-            &header.key_commitment,
-            &payload_aad(&header_bytes),
-            &mut ciphertext,
-        )?;
-        ciphertext.truncate(len);
-        Ok(Opened {
-            header,
-            payload: ciphertext,
-        })
+        decrypt(self.inner)
     }
+}
+
+/// An envelope whose processing has begun: verified, checked, and leased in the replay
+/// store. Decrypting it gives the payload and the [`Lease`] to settle.
+#[derive(Debug)]
+#[must_use = "decrypt it, then complete or release its lease (dropping it releases)"]
+pub struct LeasedEnvelope<'k, 's> {
+    inner: AddressedEnvelope<'k>,
+    lease: Lease<'s>,
+}
+
+impl<'s> LeasedEnvelope<'_, 's> {
+    /// The verified header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.inner.env.header
+    }
+
+    /// Decrypts (as [`ClaimedEnvelope::decrypt`]) and hands back the lease.
+    ///
+    /// # Errors
+    /// [`Error::DecryptFailed`]. That is not retryable (a broken or malicious producer), so
+    /// the record is then completed, never released: the envelope is not worked on again.
+    pub fn decrypt(self) -> Result<(Opened, Lease<'s>)> {
+        match decrypt(self.inner) {
+            Ok(opened) => Ok((opened, self.lease)),
+            Err(e) => {
+                if let Err(c) = self.lease.complete() {
+                    tracing::warn!(
+                        target: "eventseal::audit",
+                        kind = c.kind().as_str(),
+                        "could not complete the record of an envelope that failed to decrypt"
+                    );
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// [`LeasedEnvelope`] in an async store (feature `async`).
+#[cfg(feature = "async")]
+#[derive(Debug)]
+#[must_use = "decrypt it, then complete or release its lease"]
+pub struct AsyncLeasedEnvelope<'k, 's> {
+    inner: AddressedEnvelope<'k>,
+    lease: crate::process::AsyncLease<'s>,
+}
+
+#[cfg(feature = "async")]
+impl<'s> AsyncLeasedEnvelope<'_, 's> {
+    /// The verified header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.inner.env.header
+    }
+
+    /// [`LeasedEnvelope::decrypt`]: a decryption failure completes the record.
+    ///
+    /// # Errors
+    /// [`Error::DecryptFailed`].
+    pub async fn decrypt(self) -> Result<(Opened, crate::process::AsyncLease<'s>)> {
+        match decrypt(self.inner) {
+            Ok(opened) => Ok((opened, self.lease)),
+            Err(e) => {
+                if let Err(c) = self.lease.complete().await {
+                    tracing::warn!(
+                        target: "eventseal::audit",
+                        kind = c.kind().as_str(),
+                        "could not complete the record of an envelope that failed to decrypt"
+                    );
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Unwraps the consumer's content key, checks the key commitment and decrypts in place.
+fn decrypt(inner: AddressedEnvelope<'_>) -> Result<Opened> {
+    let AddressedEnvelope { env, key, index } = inner;
+    let UntrustedEnvelope {
+        header,
+        header_bytes,
+        mut ciphertext,
+        ..
+    } = env;
+    let r = header.recipients.get(index).ok_or(Error::DecryptFailed)?;
+    let cek = key.unwrap_content_key(r, &wrap::info_for(&header, r))?;
+    let content_key = ContentKey::from_bytes(cek);
+    let keys = content_key.derive(&header.id);
+    let len = keys.open(
+        &header.key_commitment,
+        &payload_aad(&header_bytes),
+        &mut ciphertext,
+    )?;
+    ciphertext.truncate(len);
+    Ok(Opened {
+        header,
+        payload: ciphertext,
+    })
 }
 
 /// An opened envelope: the verified header and the plaintext payload.
@@ -381,6 +527,64 @@ impl<'a, K: RecipientKey> Checks<'a, K> {
     {
         let (fresh, facts) = self.check(envelope, delivered)?;
         finish(fresh.claim_async(store).await, &facts)
+    }
+
+    /// The pipeline with a lease instead of a claim, then `handler` on the opened envelope:
+    /// completed on `Ok`, released on `Err` or a panic. Without a store (the dangerous opener)
+    /// the handler runs with no record at all.
+    fn process<T, E>(
+        &self,
+        envelope: &[u8],
+        delivered: Option<&DeliveredEvent<'_>>,
+        store: Option<&dyn ReplayStore>,
+        lease: std::time::Duration,
+        handler: impl FnOnce(&Opened) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, ProcessError<E>> {
+        let (fresh, facts) = self
+            .check(envelope, delivered)
+            .map_err(ProcessError::Rejected)?;
+        let Some(store) = store else {
+            let opened = finish(Ok(fresh.skip_replay_check_dangerous()), &facts)
+                .map_err(ProcessError::Rejected)?;
+            return handler(&opened).map_err(|error| ProcessError::Handler {
+                error,
+                release: None,
+            });
+        };
+        let (opened, lease) = fresh
+            .begin(store, lease)
+            .and_then(LeasedEnvelope::decrypt)
+            .inspect_err(|e| audit_rejection(e, Some(&facts), true))
+            .map_err(ProcessError::Rejected)?;
+        crate::process::run_leased(lease, &opened, handler)
+    }
+
+    /// [`Checks::process`] with an async store and an async handler, which owns the opened
+    /// envelope.
+    #[cfg(feature = "async")]
+    async fn process_async<T, E, F>(
+        &self,
+        envelope: &[u8],
+        delivered: Option<&DeliveredEvent<'_>>,
+        store: &dyn crate::replay::AsyncReplayStore,
+        lease: std::time::Duration,
+        handler: impl FnOnce(Opened) -> F,
+    ) -> std::result::Result<T, ProcessError<E>>
+    where
+        K: Sync,
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+    {
+        let (fresh, facts) = self
+            .check(envelope, delivered)
+            .map_err(ProcessError::Rejected)?;
+        let leased = match fresh.begin_async(store, lease).await {
+            Ok(leased) => leased.decrypt().await,
+            Err(e) => Err(e),
+        };
+        let (opened, lease) = leased
+            .inspect_err(|e| audit_rejection(e, Some(&facts), true))
+            .map_err(ProcessError::Rejected)?;
+        crate::process::run_leased_async(lease, opened, handler).await
     }
 
     /// Every stage before the claim: parse, signature, key window, EventBridge binding,
@@ -484,6 +688,7 @@ struct Settings {
     limits: Limits,
     freshness: Freshness,
     clock: Arc<dyn Clock>,
+    lease: std::time::Duration,
 }
 
 impl Settings {
@@ -494,6 +699,7 @@ impl Settings {
             limits: Limits::default(),
             freshness: Freshness::default(),
             clock: Arc::new(SystemClock),
+            lease: crate::process::DEFAULT_LEASE,
         }
     }
 
@@ -503,6 +709,7 @@ impl Settings {
             .field("trust", &self.trust)
             .field("limits", &self.limits)
             .field("freshness", &self.freshness)
+            .field("lease", &self.lease)
             .field("replay_check", &replay)
             .finish_non_exhaustive()
     }
@@ -543,6 +750,16 @@ macro_rules! settings_methods {
         #[must_use]
         pub fn with_freshness(mut self, freshness: Freshness) -> Self {
             self.settings.freshness = freshness;
+            self
+        }
+
+        /// Sets how long `process` holds an envelope's lease while its handler runs before
+        /// another delivery may take it over (default 5 minutes; at least 1 s; never past the
+        /// envelope's replay expiry). Choose it longer than the handler's longest run (a
+        /// Lambda function's timeout, an SQS visibility timeout).
+        #[must_use]
+        pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
+            self.settings.lease = lease;
             self
         }
 
@@ -629,6 +846,79 @@ impl Opener {
             .checks()
             .run(envelope, delivered, self.store.as_deref())
     }
+
+    /// Effectively-once processing: runs every check of [`Opener::open`], begins a lease on
+    /// the envelope in the replay store (instead of claiming it outright), decrypts, runs
+    /// `handler` on the opened envelope, then **completes** the record when the handler
+    /// returns `Ok` and **releases** it when it returns `Err` or panics, so a redelivery is
+    /// processed. A delivery while the handler runs is `in-progress`; one after completion is
+    /// `replayed`. See [`crate::process`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use eventseal::{seal, ErrorKind, MemoryReplayStore, Opener, ProcessError, RecipientSecretKey, SigningKey, TrustStore};
+    ///
+    /// # fn main() -> Result<(), eventseal::Error> {
+    /// let orders = SigningKey::generate("orders")?;
+    /// let billing = RecipientSecretKey::generate("billing")?;
+    /// let env = seal(&orders, "order.created", b"{}", &[billing.public_key()], Duration::from_secs(300))?;
+    /// let trust = TrustStore::new().with(orders.verifying_key().clone());
+    /// let opener = Opener::new([billing], trust, Arc::new(MemoryReplayStore::default()));
+    ///
+    /// // The handler fails (its database is down): the lease is released...
+    /// let first = opener.process(env.as_bytes(), |_| Err::<(), _>("database down"));
+    /// assert!(matches!(first, Err(ProcessError::Handler { .. })));
+    /// // ...so the redelivery is processed,
+    /// let second = opener.process(env.as_bytes(), |opened| Ok::<_, ()>(opened.payload().len()));
+    /// assert_eq!(second.unwrap(), 2);
+    /// // and a third delivery is a duplicate to acknowledge.
+    /// let third = opener.process(env.as_bytes(), |_| Ok::<_, ()>(0));
+    /// let Err(ProcessError::Rejected(e)) = third else { panic!() };
+    /// assert_eq!(e.kind(), ErrorKind::Replayed);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ProcessError::Rejected`] with any kind of the pipeline ([`Error::InProgress`]
+    /// included); [`ProcessError::Handler`]; [`ProcessError::NotCompleted`]
+    /// ([`Error::LeaseLost`] or a store error after the handler succeeded).
+    pub fn process<T, E>(
+        &self,
+        envelope: &[u8],
+        handler: impl FnOnce(&Opened) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, ProcessError<E>> {
+        self.settings.checks().process(
+            envelope,
+            None,
+            self.store.as_deref(),
+            self.settings.lease,
+            handler,
+        )
+    }
+
+    /// [`Opener::process`] for an envelope delivered inside an EventBridge event (see
+    /// [`Opener::open_eventbridge`]).
+    ///
+    /// # Errors
+    /// As [`Opener::process`], and [`Error::BindingMismatch`].
+    pub fn process_eventbridge<T, E>(
+        &self,
+        event: &[u8],
+        handler: impl FnOnce(&Opened) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, ProcessError<E>> {
+        let delivered = self
+            .settings
+            .parse_delivered(event)
+            .map_err(ProcessError::Rejected)?;
+        self.settings.checks().process(
+            delivered.detail_bytes(),
+            Some(&delivered),
+            self.store.as_deref(),
+            self.settings.lease,
+            handler,
+        )
+    }
 }
 
 /// [`Opener`] for async consumers (feature `async`): the same pipeline, claiming in an
@@ -711,6 +1001,60 @@ impl AsyncOpener {
         self.settings
             .checks()
             .run_async(envelope, delivered, self.store.as_ref())
+            .await
+    }
+
+    /// [`Opener::process`] with an async handler, which receives the opened envelope: the
+    /// lease is begun, completed and released in the async store. A handler future that is
+    /// dropped (cancelled) or panics leaves its lease to lapse (see [`AsyncLease`](crate::AsyncLease)).
+    ///
+    /// # Errors
+    /// As [`Opener::process`].
+    pub async fn process<T, E, F>(
+        &self,
+        envelope: &[u8],
+        handler: impl FnOnce(Opened) -> F,
+    ) -> std::result::Result<T, ProcessError<E>>
+    where
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+    {
+        self.settings
+            .checks()
+            .process_async(
+                envelope,
+                None,
+                self.store.as_ref(),
+                self.settings.lease,
+                handler,
+            )
+            .await
+    }
+
+    /// [`AsyncOpener::process`] for an envelope delivered inside an EventBridge event.
+    ///
+    /// # Errors
+    /// As [`Opener::process_eventbridge`].
+    pub async fn process_eventbridge<T, E, F>(
+        &self,
+        event: &[u8],
+        handler: impl FnOnce(Opened) -> F,
+    ) -> std::result::Result<T, ProcessError<E>>
+    where
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+    {
+        let delivered = self
+            .settings
+            .parse_delivered(event)
+            .map_err(ProcessError::Rejected)?;
+        self.settings
+            .checks()
+            .process_async(
+                delivered.detail_bytes(),
+                Some(&delivered),
+                self.store.as_ref(),
+                self.settings.lease,
+                handler,
+            )
             .await
     }
 }

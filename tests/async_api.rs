@@ -40,7 +40,31 @@ impl Scripted {
     }
 }
 
+/// Only the one-step claim is scripted; the lease operations are not used by these tests.
 impl AsyncReplayStore for Scripted {
+    fn begin_async<'a>(
+        &'a self,
+        _: ReplayKey<'a>,
+        _: eventseal::LeaseRequest,
+    ) -> eventseal::StoreFuture<'a, eventseal::Begun> {
+        Box::pin(async { Err(eventseal::Error::InvalidInput("not scripted")) })
+    }
+    fn complete_async<'a>(
+        &'a self,
+        _: ReplayKey<'a>,
+        _: eventseal::LeaseToken,
+        _: i64,
+        _: i64,
+    ) -> eventseal::StoreFuture<'a, eventseal::Completion> {
+        Box::pin(async { Err(eventseal::Error::InvalidInput("not scripted")) })
+    }
+    fn release_async<'a>(
+        &'a self,
+        _: ReplayKey<'a>,
+        _: eventseal::LeaseToken,
+    ) -> eventseal::StoreFuture<'a, bool> {
+        Box::pin(async { Err(eventseal::Error::InvalidInput("not scripted")) })
+    }
     fn claim_async<'a>(&'a self, _: ReplayKey<'a>, _: i64, _: i64) -> ClaimFuture<'a> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let answer = self.answer;

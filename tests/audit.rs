@@ -151,19 +151,52 @@ fn window_rejections_are_audited_as_verified() {
 #[test]
 fn async_opener_audits_exactly_as_the_sync_one() {
     use eventseal::{
-        AsyncOpener, AsyncReplayStore, Claim, ClaimFuture, Error, MemoryReplayStore, Opener,
-        ReplayKey, ReplayStore, TrustStore,
+        AsyncOpener, AsyncReplayStore, Begun, Claim, ClaimFuture, Completion, Error, LeaseRequest,
+        LeaseToken, MemoryReplayStore, Opener, ReplayKey, ReplayStore, StoreFuture, TrustStore,
     };
-    /// Fails every claim, sync or async.
+    /// Fails every operation, sync or async.
     struct Down;
+    fn down<T>() -> eventseal::Result<T> {
+        Err(Error::StoreUnavailable(Box::new(std::io::Error::other(
+            "down",
+        ))))
+    }
     impl ReplayStore for Down {
+        fn begin(&self, _: &ReplayKey<'_>, _: &LeaseRequest) -> eventseal::Result<Begun> {
+            down()
+        }
+        fn complete(
+            &self,
+            _: &ReplayKey<'_>,
+            _: &LeaseToken,
+            _: i64,
+            _: i64,
+        ) -> eventseal::Result<Completion> {
+            down()
+        }
+        fn release(&self, _: &ReplayKey<'_>, _: &LeaseToken) -> eventseal::Result<bool> {
+            down()
+        }
         fn claim(&self, _: &ReplayKey<'_>, _: i64, _: i64) -> eventseal::Result<Claim> {
-            Err(Error::StoreUnavailable(Box::new(std::io::Error::other(
-                "down",
-            ))))
+            down()
         }
     }
     impl AsyncReplayStore for Down {
+        fn begin_async<'a>(&'a self, _: ReplayKey<'a>, _: LeaseRequest) -> StoreFuture<'a, Begun> {
+            Box::pin(async { down() })
+        }
+        fn complete_async<'a>(
+            &'a self,
+            _: ReplayKey<'a>,
+            _: LeaseToken,
+            _: i64,
+            _: i64,
+        ) -> StoreFuture<'a, Completion> {
+            Box::pin(async { down() })
+        }
+        fn release_async<'a>(&'a self, _: ReplayKey<'a>, _: LeaseToken) -> StoreFuture<'a, bool> {
+            Box::pin(async { down() })
+        }
         fn claim_async<'a>(&'a self, k: ReplayKey<'a>, e: i64, n: i64) -> ClaimFuture<'a> {
             Box::pin(async move { self.claim(&k, e, n) })
         }

@@ -4,6 +4,8 @@
 //! starts its own `redis-server` on a free loopback port and stops it afterwards
 //! (`apt-get install redis-server`; `.ci/run` installs it when missing).
 
+#[path = "common/chaos.rs"]
+mod chaos;
 mod common;
 #[path = "common/redis_server.rs"]
 mod redis_server;
@@ -13,8 +15,8 @@ use std::time::Duration;
 
 use common::*;
 use eventseal::{
-    Claim, ErrorKind, Freshness, Opener, RedisReplayStore, ReplayKey, ReplayStore, Sealer,
-    SigningKey,
+    Claim, ErrorKind, Freshness, Opener, ProcessError, RedisReplayStore, ReplayKey, ReplayStore,
+    Sealer, SigningKey,
 };
 use redis_server::RedisServer;
 
@@ -313,7 +315,8 @@ fn password_protected_server() {
 }
 
 /// The Redis ACL docs/REPLAY_STORES.md recommends: one user per consumer (here the args for
-/// `billing`), allowed `SET` and `PING` on that consumer's own replay keys only.
+/// `billing`), allowed `EVAL` (with the `GET`, `SET` and `DEL` its scripts run) and `PING`,
+/// on that consumer's own replay keys only.
 pub(crate) fn acl_server() -> RedisServer {
     RedisServer::start(&[
         "--user",
@@ -328,7 +331,10 @@ pub(crate) fn acl_server() -> RedisServer {
         ">claim-pass",
         "~eventseal:replay:v1:{billing}:*",
         "-@all",
+        "+eval",
+        "+get",
         "+set",
+        "+del",
         "+ping",
     ])
 }
@@ -358,10 +364,77 @@ fn least_privilege_acl_user() {
         let e = cmd.query::<redis::Value>(&mut con).unwrap_err();
         assert_eq!(e.code(), Some("NOPERM"), "{e}");
     };
-    refused(redis::cmd("GET").arg(key));
-    refused(redis::cmd("DEL").arg(key));
+    let _ = key;
     refused(redis::cmd("SET").arg("other").arg(1));
     refused(redis::cmd("SET").arg(&audit_key).arg(1).arg("NX"));
+    refused(
+        redis::cmd("EVAL")
+            .arg("return redis.call('SET', KEYS[1], 1)")
+            .arg(1)
+            .arg(&audit_key),
+    );
+    refused(redis::cmd("EVAL").arg("return 1").arg(1).arg("other"));
+    refused(redis::cmd("KEYS").arg("*"));
+    refused(&mut redis::cmd("FLUSHALL"));
+    // Leases work as that user too: a failed handler releases, the retry completes.
+    let env = w.seal(b"leased");
+    assert!(opener
+        .process(env.as_bytes(), |_| Err::<(), _>(()))
+        .is_err());
+    assert!(opener.process(env.as_bytes(), |_| Ok::<_, ()>(())).is_ok());
+}
+
+/// Effectively-once processing on Redis: a failed handler releases its lease, the retry
+/// processes, the third delivery is `replayed`; a delivery while the handler runs is
+/// `in-progress`; a lapsed lease taken over is `lease-lost`. Each transition is one `EVAL`.
+#[test]
+fn leases_complete_release_and_lapse() {
+    let redis = RedisServer::start(&[]);
+    let w = World::new();
+    let opener = redis_opener(&w, Arc::new(RedisReplayStore::new(&redis.url()).unwrap()))
+        .with_lease(Duration::from_secs(60));
+    let env = w.seal(b"pay");
+    let r = opener.process(env.as_bytes(), |_| Err::<(), _>("down"));
+    assert!(
+        matches!(r, Err(ProcessError::Handler { release: None, .. })),
+        "{r:?}"
+    );
+    let r = opener.process(env.as_bytes(), |o| {
+        let during = opener.process(env.as_bytes(), |_| Ok::<_, ()>(()));
+        assert!(
+            matches!(&during, Err(ProcessError::Rejected(e)) if e.kind() == ErrorKind::InProgress),
+            "{during:?}"
+        );
+        Ok::<_, ()>(o.payload().to_vec())
+    });
+    assert_eq!(r.unwrap(), b"pay");
+    let third = opener.process(env.as_bytes(), |_| Ok::<_, ()>(()));
+    assert!(matches!(&third, Err(ProcessError::Rejected(e)) if e.kind() == ErrorKind::Replayed));
+    // A completed record keeps the envelope's time to live (replay expiry plus margin).
+    let keys = redis.replay_keys_with_ttl();
+    assert_eq!(keys.len(), 1);
+    assert!((400_000..=420_000).contains(&keys[0].1), "{keys:?}");
+    // lease-lost: the lease lapses while the handler runs and another delivery takes over.
+    let env = w.seal(b"slow");
+    let first = opener.process(env.as_bytes(), |_| {
+        w.clock.advance(61);
+        assert!(opener.process(env.as_bytes(), |_| Ok::<_, ()>(())).is_ok());
+        Ok::<_, ()>(())
+    });
+    assert!(
+        matches!(&first, Err(ProcessError::NotCompleted(e)) if e.kind() == ErrorKind::LeaseLost),
+        "{first:?}"
+    );
+}
+
+/// The chaos test on Redis (four threads of one consumer sharing a sync store).
+#[test]
+fn chaos_redis() {
+    let redis = RedisServer::start(&[]);
+    let store = Arc::new(RedisReplayStore::new(&redis.url()).unwrap());
+    let r = chaos::chaos(store, 200);
+    println!("redis: {r:?}");
+    assert!(r.handler_failures > 20, "{r:?}");
 }
 
 /// TLS (`rediss://`) against a redis-server that speaks only TLS, with a certificate from a
@@ -731,6 +804,41 @@ mod async_store {
         rt.block_on(async {
             assert_eq!(opener.open(env.as_bytes()).await.unwrap().payload(), b"acl");
             assert_eq!(kind(opener.open(env.as_bytes()).await), ErrorKind::Replayed);
+        });
+    }
+
+    /// The async store's leases: a failed async handler releases, the retry processes, the
+    /// third delivery is `replayed`; a delivery while the handler runs is `in-progress`.
+    #[test]
+    fn async_leases_complete_and_release() {
+        let redis = RedisServer::start(&[]);
+        let w = World::new();
+        let rt = multi_thread_runtime();
+        let store = rt
+            .block_on(async { AsyncRedisReplayStore::new(&redis.url()) })
+            .unwrap();
+        let opener = async_opener(&w, Arc::new(store));
+        let env = Arc::new(w.seal(b"async pay"));
+        rt.block_on(async {
+            let r = opener
+                .process(env.as_bytes(), |_| async { Err::<(), _>("down") })
+                .await;
+            assert!(matches!(r, Err(ProcessError::Handler { release: None, .. })), "{r:?}");
+            let opener2 = opener.clone();
+            let env2 = env.clone();
+            let r = opener
+                .process(env.as_bytes(), |o| async move {
+                    let during = opener2.process(env2.as_bytes(), |_| async { Ok::<_, ()>(()) }).await;
+                    assert!(
+                        matches!(&during, Err(ProcessError::Rejected(e)) if e.kind() == ErrorKind::InProgress),
+                        "{during:?}"
+                    );
+                    Ok::<_, ()>(o.into_payload())
+                })
+                .await;
+            assert_eq!(r.unwrap(), b"async pay");
+            let third = opener.process(env.as_bytes(), |_| async { Ok::<_, ()>(()) }).await;
+            assert!(matches!(&third, Err(ProcessError::Rejected(e)) if e.kind() == ErrorKind::Replayed));
         });
     }
 

@@ -122,6 +122,25 @@ struct BrokenStore;
 struct Refused;
 
 impl ReplayStore for BrokenStore {
+    fn begin(
+        &self,
+        _: &ReplayKey<'_>,
+        _: &eventseal::LeaseRequest,
+    ) -> eventseal::Result<eventseal::Begun> {
+        Err(Error::StoreUnavailable(Box::new(Refused)))
+    }
+    fn complete(
+        &self,
+        _: &ReplayKey<'_>,
+        _: &eventseal::LeaseToken,
+        _: i64,
+        _: i64,
+    ) -> eventseal::Result<eventseal::Completion> {
+        Err(Error::StoreUnavailable(Box::new(Refused)))
+    }
+    fn release(&self, _: &ReplayKey<'_>, _: &eventseal::LeaseToken) -> eventseal::Result<bool> {
+        Err(Error::StoreUnavailable(Box::new(Refused)))
+    }
     fn claim(&self, _: &ReplayKey<'_>, _: i64, _: i64) -> eventseal::Result<Claim> {
         Err(Error::StoreUnavailable(Box::new(Refused)))
     }

@@ -57,8 +57,6 @@ fn open_vector(v: &serde_json::Value) -> eventseal::Result<eventseal::Opened> {
     opener.open(envelope)
 }
 
-/// Every rejection kind that opening a bare envelope can produce (binding-mismatch needs
-/// an EventBridge event, store-unavailable and store-full a failing store).
 /// The kinds that opening a bare envelope cannot produce, with the reason; every other kind
 /// of `ErrorKind::ALL` must have a `fail_` vector, so a new kind is not left without one.
 const NOT_FROM_A_BARE_ENVELOPE: &[(&str, &str)] = &[
@@ -81,6 +79,14 @@ const NOT_FROM_A_BARE_ENVELOPE: &[(&str, &str)] = &[
     ("invalid-trust", "raised when a trust file is loaded"),
     ("invalid-input", "a caller's argument, not the envelope"),
     ("rng", "the system's random generator"),
+    (
+        "in-progress",
+        "another caller's live lease: a state of the store, not of the envelope",
+    ),
+    (
+        "lease-lost",
+        "completing a lease after its handler ran, not opening",
+    ),
 ];
 
 #[test]

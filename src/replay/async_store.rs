@@ -9,51 +9,99 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::{Claim, MemoryReplayStore, ReplayKey, ReplayStore};
+use super::{
+    Begun, Claim, Completion, LeaseRequest, LeaseToken, MemoryReplayStore, ReplayKey, ReplayStore,
+};
 use crate::error::Result;
 
-/// The future an [`AsyncReplayStore`] returns: boxed, so the trait stays usable as
+/// The future an [`AsyncReplayStore`] operation returns: boxed, so the trait stays usable as
 /// `dyn AsyncReplayStore`, and `Send`, so it can run on a multi-threaded runtime.
-pub type ClaimFuture<'a> = Pin<Box<dyn Future<Output = Result<Claim>> + Send + 'a>>;
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-/// A store of claimed envelope ids with an async claim: the contract of
-/// [`ReplayStore`](crate::ReplayStore) (atomic insert-if-absent; an error, never
-/// [`Claim::Claimed`], when the claim cannot be recorded).
+/// The future of [`AsyncReplayStore::claim_async`].
+pub type ClaimFuture<'a> = StoreFuture<'a, Claim>;
+
+/// A replay store with async operations: the contract of [`ReplayStore`](crate::ReplayStore)
+/// (records absent, in progress or completed; every operation atomic; an error, never a
+/// success, when the outcome cannot be recorded).
 ///
-/// A future dropped before it completes accepts nothing: the caller never sees
-/// [`Claim::Claimed`]. The claim itself may or may not have been recorded, so a later
-/// delivery of the same envelope may be rejected as a replay (fail closed).
+/// A future dropped before it completes gives the caller nothing: no lease, no claim. The
+/// operation itself may or may not have been applied, so a later delivery of the same
+/// envelope may find it in progress (until the lease lapses) or completed (fail closed).
 pub trait AsyncReplayStore: Send + Sync {
-    /// Records `key` until `expires_at` (Unix seconds) unless a live entry exists; `now` is
-    /// the opener's clock.
-    ///
-    /// # Errors
-    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable) or
-    /// [`Error::StoreFull`](crate::Error::StoreFull): the caller rejects the envelope.
+    /// [`ReplayStore::begin`](crate::ReplayStore::begin).
+    fn begin_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        request: LeaseRequest,
+    ) -> StoreFuture<'a, Begun>;
+
+    /// [`ReplayStore::complete`](crate::ReplayStore::complete).
+    fn complete_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        token: LeaseToken,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreFuture<'a, Completion>;
+
+    /// [`ReplayStore::release`](crate::ReplayStore::release).
+    fn release_async<'a>(&'a self, key: ReplayKey<'a>, token: LeaseToken) -> StoreFuture<'a, bool>;
+
+    /// [`ReplayStore::claim`](crate::ReplayStore::claim): begin and complete in one step.
     fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a>;
 }
 
-impl<S: AsyncReplayStore + ?Sized> AsyncReplayStore for &S {
-    fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a> {
-        (**self).claim_async(key, expires_at, now)
-    }
+/// Forwards every operation to the store behind a reference or a smart pointer.
+macro_rules! forward_async_store {
+    ($($ty:ty),*) => {$(
+        impl<S: AsyncReplayStore + ?Sized> AsyncReplayStore for $ty {
+            fn begin_async<'a>(&'a self, key: ReplayKey<'a>, request: LeaseRequest) -> StoreFuture<'a, Begun> {
+                (**self).begin_async(key, request)
+            }
+            fn complete_async<'a>(
+                &'a self,
+                key: ReplayKey<'a>,
+                token: LeaseToken,
+                expires_at: i64,
+                now: i64,
+            ) -> StoreFuture<'a, Completion> {
+                (**self).complete_async(key, token, expires_at, now)
+            }
+            fn release_async<'a>(&'a self, key: ReplayKey<'a>, token: LeaseToken) -> StoreFuture<'a, bool> {
+                (**self).release_async(key, token)
+            }
+            fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a> {
+                (**self).claim_async(key, expires_at, now)
+            }
+        }
+    )*};
 }
 
-impl<S: AsyncReplayStore + ?Sized> AsyncReplayStore for std::sync::Arc<S> {
-    fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a> {
-        (**self).claim_async(key, expires_at, now)
-    }
-}
+forward_async_store!(&S, std::sync::Arc<S>, Box<S>);
 
-impl<S: AsyncReplayStore + ?Sized> AsyncReplayStore for Box<S> {
-    fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a> {
-        (**self).claim_async(key, expires_at, now)
-    }
-}
-
-/// The memory store never waits on I/O (a claim takes one shard's lock for well under a
-/// microsecond), so its async claim runs the sync one in place.
+/// The memory store never waits on I/O (an operation takes one shard's lock for well under
+/// a microsecond), so its async operations run the sync ones in place.
 impl AsyncReplayStore for MemoryReplayStore {
+    fn begin_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        request: LeaseRequest,
+    ) -> StoreFuture<'a, Begun> {
+        Box::pin(async move { self.begin(&key, &request) })
+    }
+    fn complete_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        token: LeaseToken,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreFuture<'a, Completion> {
+        Box::pin(async move { self.complete(&key, &token, expires_at, now) })
+    }
+    fn release_async<'a>(&'a self, key: ReplayKey<'a>, token: LeaseToken) -> StoreFuture<'a, bool> {
+        Box::pin(async move { self.release(&key, &token) })
+    }
     fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a> {
         Box::pin(async move { self.claim(&key, expires_at, now) })
     }
@@ -94,32 +142,79 @@ impl<S: ReplayStore + 'static> BlockingStore<S> {
     }
 }
 
+/// A replay key with owned parts, to move onto the blocking pool.
 #[cfg(feature = "tokio")]
-impl<S: ReplayStore + 'static> AsyncReplayStore for BlockingStore<S> {
-    fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a> {
+struct OwnedKey {
+    kind: super::ReplayKind,
+    consumer: String,
+    source: String,
+    id: String,
+}
+
+#[cfg(feature = "tokio")]
+impl OwnedKey {
+    fn of(key: &ReplayKey<'_>) -> Self {
+        Self {
+            kind: key.kind,
+            consumer: key.consumer.to_owned(),
+            source: key.source.to_owned(),
+            id: key.id.to_owned(),
+        }
+    }
+
+    fn key(&self) -> ReplayKey<'_> {
+        ReplayKey {
+            kind: self.kind,
+            consumer: &self.consumer,
+            source: &self.source,
+            id: &self.id,
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<S: ReplayStore + 'static> BlockingStore<S> {
+    /// Runs `op` on the blocking pool with `key` owned.
+    fn on_pool<'a, T: Send + 'static>(
+        &self,
+        key: &ReplayKey<'_>,
+        op: impl FnOnce(&S, &ReplayKey<'_>) -> Result<T> + Send + 'static,
+    ) -> StoreFuture<'a, T> {
         let inner = std::sync::Arc::clone(&self.inner);
-        let kind = key.kind;
-        let owned = (
-            key.consumer.to_owned(),
-            key.source.to_owned(),
-            key.id.to_owned(),
-        );
+        let owned = OwnedKey::of(key);
         Box::pin(async move {
             let runtime =
                 tokio::runtime::Handle::try_current().map_err(crate::error::Error::store)?;
             runtime
-                .spawn_blocking(move || {
-                    let (consumer, source, id) = &owned;
-                    let key = ReplayKey {
-                        kind,
-                        consumer,
-                        source,
-                        id,
-                    };
-                    inner.claim(&key, expires_at, now)
-                })
+                .spawn_blocking(move || op(&inner, &owned.key()))
                 .await
                 .map_err(crate::error::Error::store)?
         })
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<S: ReplayStore + 'static> AsyncReplayStore for BlockingStore<S> {
+    fn begin_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        request: LeaseRequest,
+    ) -> StoreFuture<'a, Begun> {
+        self.on_pool(&key, move |s, k| s.begin(k, &request))
+    }
+    fn complete_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        token: LeaseToken,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreFuture<'a, Completion> {
+        self.on_pool(&key, move |s, k| s.complete(k, &token, expires_at, now))
+    }
+    fn release_async<'a>(&'a self, key: ReplayKey<'a>, token: LeaseToken) -> StoreFuture<'a, bool> {
+        self.on_pool(&key, move |s, k| s.release(k, &token))
+    }
+    fn claim_async<'a>(&'a self, key: ReplayKey<'a>, expires_at: i64, now: i64) -> ClaimFuture<'a> {
+        self.on_pool(&key, move |s, k| s.claim(k, expires_at, now))
     }
 }

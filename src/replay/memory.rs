@@ -6,7 +6,10 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::{key_digest, Claim, KeyDigest, Poisoned, ReplayKey, ReplayStore};
+use super::{
+    key_digest, Begun, Claim, Completion, KeyDigest, LeaseRequest, LeaseToken, Poisoned, ReplayKey,
+    ReplayStore,
+};
 use crate::error::{Error, Result};
 
 /// A claimed key as the memory store holds it: SHA-256 over the store's random salt and the
@@ -39,7 +42,15 @@ impl Hasher for FingerprintHasher {
     }
 }
 
-type FingerprintMap = HashMap<Fingerprint, i64, BuildHasherDefault<FingerprintHasher>>;
+/// A record: kept until `expires_at`; in progress while `lease` holds the owner's token and
+/// the lease's end, completed when it is `None`.
+#[derive(Clone, Copy)]
+struct Record {
+    expires_at: i64,
+    lease: Option<(LeaseToken, i64)>,
+}
+
+type FingerprintMap = HashMap<Fingerprint, Record, BuildHasherDefault<FingerprintHasher>>;
 
 /// 16 bytes from the standard library's per-process random hash keys (never fails, unlike
 /// the CSPRNG call would have to be allowed to): only a salt, not a secret.
@@ -71,7 +82,7 @@ impl Shard {
                 break;
             }
             self.by_expiry.pop();
-            if self.live.get(&fp) == Some(&exp) {
+            if self.live.get(&fp).map(|r| r.expires_at) == Some(exp) {
                 self.live.remove(&fp);
                 removed += 1;
             }
@@ -129,7 +140,7 @@ impl MemoryReplayStore {
         let mut total = 0;
         for shard in &self.shards {
             let freed = shard.lock().map_err(|_| Error::store(Poisoned))?.purge(now);
-            self.release(freed);
+            self.release_slots(freed);
             total += freed;
         }
         Ok(total)
@@ -154,28 +165,64 @@ impl MemoryReplayStore {
             .is_ok()
     }
 
-    fn release(&self, n: usize) {
+    fn release_slots(&self, n: usize) {
         if n > 0 {
             self.live.fetch_sub(n, Ordering::SeqCst);
         }
     }
 
-    /// Inserts `fp` into its shard if it is not live; `None` if the store is full.
-    fn try_insert(&self, fp: Fingerprint, expires_at: i64, now: i64) -> Result<Option<Claim>> {
+    /// Begins (or, with no lease, claims) `fp` in its shard; `None` if the store is full.
+    fn try_begin(
+        &self,
+        fp: Fingerprint,
+        expires_at: i64,
+        lease: Option<(LeaseToken, i64)>,
+        now: i64,
+    ) -> Result<Option<Begun>> {
         let mut shard = self.shard(&fp)?;
-        if let Some(&exp) = shard.live.get(&fp) {
-            if exp > now {
-                return Ok(Some(Claim::AlreadyClaimed));
+        if let Some(r) = shard.live.get(&fp).copied() {
+            if r.expires_at > now {
+                match r.lease {
+                    None => return Ok(Some(Begun::AlreadyDone)),
+                    Some((_, until)) if until > now => return Ok(Some(Begun::InProgress)),
+                    Some(_) => {
+                        // A lapsed lease: taken over, in place (the slot is already counted).
+                        shard.live.insert(fp, Record { expires_at, lease });
+                        if expires_at != r.expires_at {
+                            shard.by_expiry.push(Reverse((expires_at, fp)));
+                        }
+                        return Ok(Some(Begun::Started));
+                    }
+                }
             }
         }
         let freed = shard.purge(now);
-        self.release(freed);
+        self.release_slots(freed);
         if !self.reserve() {
             return Ok(None);
         }
-        shard.live.insert(fp, expires_at);
+        shard.live.insert(fp, Record { expires_at, lease });
         shard.by_expiry.push(Reverse((expires_at, fp)));
-        Ok(Some(Claim::Claimed))
+        Ok(Some(Begun::Started))
+    }
+
+    /// [`MemoryReplayStore::try_begin`], purging every shard once when full.
+    fn begin_record(
+        &self,
+        key: &ReplayKey<'_>,
+        expires_at: i64,
+        lease: Option<(LeaseToken, i64)>,
+        now: i64,
+    ) -> Result<Begun> {
+        let fp = fingerprint(&self.salt, key);
+        if let Some(begun) = self.try_begin(fp, expires_at, lease, now)? {
+            return Ok(begun);
+        }
+        // Full: other shards may still hold expired entries. Purge them all, then try once
+        // more; a store full of live entries refuses (never evicts a live record).
+        self.purge_expired(now)?;
+        self.try_begin(fp, expires_at, lease, now)?
+            .ok_or(Error::StoreFull)
     }
 }
 
@@ -196,15 +243,53 @@ impl std::fmt::Debug for MemoryReplayStore {
 }
 
 impl ReplayStore for MemoryReplayStore {
-    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
+    fn begin(&self, key: &ReplayKey<'_>, request: &LeaseRequest) -> Result<Begun> {
+        self.begin_record(
+            key,
+            request.expires_at,
+            Some((request.token, request.lease_until)),
+            request.now,
+        )
+    }
+
+    fn complete(
+        &self,
+        key: &ReplayKey<'_>,
+        token: &LeaseToken,
+        _expires_at: i64,
+        _now: i64,
+    ) -> Result<Completion> {
         let fp = fingerprint(&self.salt, key);
-        if let Some(claim) = self.try_insert(fp, expires_at, now)? {
-            return Ok(claim);
+        let mut shard = self.shard(&fp)?;
+        Ok(match shard.live.get_mut(&fp) {
+            Some(r) if matches!(r.lease, Some((t, _)) if t == *token) => {
+                r.lease = None;
+                Completion::Completed
+            }
+            _ => Completion::LeaseLost,
+        })
+    }
+
+    fn release(&self, key: &ReplayKey<'_>, token: &LeaseToken) -> Result<bool> {
+        let fp = fingerprint(&self.salt, key);
+        let mut shard = self.shard(&fp)?;
+        let owned = shard
+            .live
+            .get(&fp)
+            .is_some_and(|r| matches!(r.lease, Some((t, _)) if t == *token));
+        if owned {
+            // Its expiry-heap item is skipped when it comes up (the record is gone).
+            shard.live.remove(&fp);
+            self.release_slots(1);
         }
-        // Full: other shards may still hold expired entries. Purge them all, then try once
-        // more; a store full of live entries refuses (never evicts a live claim).
-        self.purge_expired(now)?;
-        self.try_insert(fp, expires_at, now)?
-            .ok_or(Error::StoreFull)
+        Ok(owned)
+    }
+
+    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
+        Ok(match self.begin_record(key, expires_at, None, now)? {
+            Begun::Started => Claim::Claimed,
+            Begun::AlreadyDone => Claim::AlreadyClaimed,
+            Begun::InProgress => Claim::InProgress,
+        })
     }
 }

@@ -28,7 +28,7 @@ pub use self::redis::{RedisReplayStore, DEFAULT_CLOCK_MARGIN, DEFAULT_REDIS_TIME
 #[cfg(feature = "tokio")]
 pub use async_store::BlockingStore;
 #[cfg(feature = "async")]
-pub use async_store::{AsyncReplayStore, ClaimFuture};
+pub use async_store::{AsyncReplayStore, ClaimFuture, StoreFuture};
 pub use memory::MemoryReplayStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteReplayStore;
@@ -101,47 +101,186 @@ impl<'a> ReplayKey<'a> {
     }
 }
 
-/// The outcome of a successful store operation.
+/// The outcome of a one-step claim ([`ReplayStore::claim`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub enum Claim {
-    /// First sighting: the claim is now recorded.
+    /// First sighting: the key is now recorded as completed.
     Claimed,
-    /// Already claimed and not yet expired: a replay.
+    /// Already completed and not yet expired: a replay.
     AlreadyClaimed,
+    /// Another caller holds a live lease on it (it is being processed): try again later.
+    InProgress,
 }
 
-/// A store of claimed envelope ids.
-///
-/// Implementations must make `claim` atomic (two concurrent claims of one key: exactly one
-/// gets [`Claim::Claimed`]) and must return an error rather than [`Claim::Claimed`] whenever
-/// they cannot record the claim.
-pub trait ReplayStore: Send + Sync {
-    /// Records `key` until `expires_at` (Unix seconds) unless a live entry exists.
-    /// `now` is the opener's clock, used to decide whether an existing entry is still live.
+/// A lease's owner token: 16 random bytes, written with an in-progress record, so that only
+/// the caller that began processing can complete or release it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LeaseToken([u8; 16]);
+
+impl LeaseToken {
+    /// A fresh token from the system's CSPRNG.
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable) or [`Error::StoreFull`](crate::Error::StoreFull): the caller rejects the envelope.
+    /// [`Error::Rng`](crate::Error::Rng).
+    pub fn random() -> Result<Self> {
+        let mut t = [0u8; 16];
+        crate::crypto::fill_random(&mut t)?;
+        Ok(Self(t))
+    }
+
+    /// A token with these bytes (for stores that read tokens back, and for tests).
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The token's bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// The token as 32 lowercase hex digits.
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for LeaseToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LeaseToken({})", self.to_hex())
+    }
+}
+
+/// What [`ReplayStore::begin`] writes: an in-progress record owned by `token` until
+/// `lease_until`, kept (as in-progress, then completed) until `expires_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseRequest {
+    /// The owner's token.
+    pub token: LeaseToken,
+    /// Unix seconds at which the lease lapses and another caller may take the key over;
+    /// never later than `expires_at` (see [`LeaseRequest::new`]).
+    pub lease_until: i64,
+    /// Unix seconds until which the record is kept (the envelope's replay expiry).
+    pub expires_at: i64,
+    /// The caller's clock, which decides whether an existing record is still live.
+    pub now: i64,
+}
+
+impl LeaseRequest {
+    /// A lease of `lease_secs` from `now`, capped at `expires_at`: a lease never outlives the
+    /// record it guards.
+    #[must_use]
+    pub fn new(token: LeaseToken, now: i64, lease_secs: i64, expires_at: i64) -> Self {
+        Self {
+            token,
+            lease_until: now.saturating_add(lease_secs.max(0)).min(expires_at),
+            expires_at,
+            now,
+        }
+    }
+}
+
+/// The outcome of [`ReplayStore::begin`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Begun {
+    /// The caller now holds the lease (the key was absent, its lease had lapsed, or its
+    /// completed record had expired).
+    Started,
+    /// Another caller holds a live lease: try again later.
+    InProgress,
+    /// The key was completed and has not expired: a duplicate.
+    AlreadyDone,
+}
+
+/// The outcome of [`ReplayStore::complete`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Completion {
+    /// The caller's in-progress record is now completed.
+    Completed,
+    /// The record is no longer the caller's: its lease lapsed and another caller took the
+    /// key over (or released it, or it expired). The handler may have run twice.
+    LeaseLost,
+}
+
+/// A store of replay records: absent, **in progress** (a lease with an owner token and an
+/// expiry), or **completed** (kept until the envelope's replay expiry).
+///
+/// Every operation must be atomic (two concurrent `begin`s of one key: exactly one gets
+/// [`Begun::Started`]), must compare against the caller's `now`, and must return an error
+/// rather than a success whenever it cannot record the outcome: the caller then rejects
+/// (fails closed).
+pub trait ReplayStore: Send + Sync {
+    /// Begins processing `key`: writes an in-progress record for `request.token` when the
+    /// key is absent, its lease has lapsed (`lease_until <= now`), or its completed record
+    /// has expired (`expires_at <= now`).
+    ///
+    /// # Errors
+    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable) or
+    /// [`Error::StoreFull`](crate::Error::StoreFull).
+    fn begin(&self, key: &ReplayKey<'_>, request: &LeaseRequest) -> Result<Begun>;
+
+    /// Turns the in-progress record of `token` into a completed one (kept until
+    /// `expires_at`); [`Completion::LeaseLost`] if the record is not `token`'s any more.
+    ///
+    /// # Errors
+    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable): the outcome is unknown.
+    fn complete(
+        &self,
+        key: &ReplayKey<'_>,
+        token: &LeaseToken,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Completion>;
+
+    /// Deletes the in-progress record of `token`, so a redelivery can be processed; `false`
+    /// (and nothing changed) if the record is not `token`'s.
+    ///
+    /// # Errors
+    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable).
+    fn release(&self, key: &ReplayKey<'_>, token: &LeaseToken) -> Result<bool>;
+
+    /// Begins and completes in one atomic step (the one-call `open`, which has no handler):
+    /// records `key` as completed until `expires_at` unless a live record exists. `now` is
+    /// the caller's clock.
+    ///
+    /// # Errors
+    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable) or
+    /// [`Error::StoreFull`](crate::Error::StoreFull): the caller rejects the envelope.
     fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim>;
 }
 
-impl<S: ReplayStore + ?Sized> ReplayStore for &S {
-    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
-        (**self).claim(key, expires_at, now)
-    }
+/// Forwards every operation to the store behind a reference or a smart pointer.
+macro_rules! forward_replay_store {
+    ($($ty:ty),*) => {$(
+        impl<S: ReplayStore + ?Sized> ReplayStore for $ty {
+            fn begin(&self, key: &ReplayKey<'_>, request: &LeaseRequest) -> Result<Begun> {
+                (**self).begin(key, request)
+            }
+            fn complete(
+                &self,
+                key: &ReplayKey<'_>,
+                token: &LeaseToken,
+                expires_at: i64,
+                now: i64,
+            ) -> Result<Completion> {
+                (**self).complete(key, token, expires_at, now)
+            }
+            fn release(&self, key: &ReplayKey<'_>, token: &LeaseToken) -> Result<bool> {
+                (**self).release(key, token)
+            }
+            fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
+                (**self).claim(key, expires_at, now)
+            }
+        }
+    )*};
 }
 
-impl<S: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<S> {
-    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
-        (**self).claim(key, expires_at, now)
-    }
-}
-
-impl<S: ReplayStore + ?Sized> ReplayStore for Box<S> {
-    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
-        (**self).claim(key, expires_at, now)
-    }
-}
+forward_replay_store!(&S, std::sync::Arc<S>, Box<S>);
 
 /// A store's lock was poisoned by a panic while held: the store fails closed.
 #[derive(Debug, thiserror::Error)]

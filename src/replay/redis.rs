@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis::{Client, Connection, ConnectionAddr, IntoConnectionInfo};
 
-use super::{Claim, ReplayKey, ReplayStore};
+use super::{Begun, Claim, Completion, LeaseRequest, LeaseToken, ReplayKey, ReplayStore};
 use crate::error::{Error, Result};
 
 /// Default connect, read and write timeout.
@@ -209,40 +209,191 @@ fn closed_while_idle(e: &redis::RedisError) -> bool {
 }
 
 impl ReplayStore for RedisReplayStore {
-    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
+    fn begin(&self, key: &ReplayKey<'_>, request: &LeaseRequest) -> Result<Begun> {
         self.run(
-            &claim_command(key, expires_at, now, self.clock_margin),
-            claim_outcome,
+            &begin_command(key, request, Mode::Lease, self.clock_margin),
+            begun,
+        )
+    }
+
+    fn complete(
+        &self,
+        key: &ReplayKey<'_>,
+        token: &LeaseToken,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Completion> {
+        self.run(
+            &complete_command(key, token, expires_at, now, self.clock_margin),
+            completion,
+        )
+    }
+
+    fn release(&self, key: &ReplayKey<'_>, token: &LeaseToken) -> Result<bool> {
+        self.run(&release_command(key, token), released)
+    }
+
+    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
+        let request = LeaseRequest {
+            token: LeaseToken::random()?,
+            lease_until: now,
+            expires_at,
+            now,
+        };
+        self.run(
+            &begin_command(key, &request, Mode::Complete, self.clock_margin),
+            claimed,
         )
     }
 }
 
-/// The claim: `SET key 1 NX PX ttl`. The entry lives until `expires_at` by the opener's clock,
-/// plus `margin` (see [`RedisReplayStore::with_clock_margin`]); at least one millisecond (SET
-/// refuses PX 0).
-fn claim_command(key: &ReplayKey<'_>, expires_at: i64, now: i64, margin: Duration) -> redis::Cmd {
+/// A record's value: `p:LEASE_UNTIL:TOKEN` in progress, `c:TOKEN` completed (`c:` followed by
+/// the token that completed it, so that a resent command recognises its own write). Any other
+/// value (the `1` that claims wrote before leases existed) is a completed record. The key's
+/// time to live is the envelope's replay expiry plus the clock margin, in both states; the
+/// lease's end is in the value, compared with the caller's clock.
+///
+/// Begin: `KEYS[1]`; `ARGV`: token, lease end, now, time to live (ms), `p` (begin a lease) or
+/// `c` (claim: completed at once). Answers 1 started, 2 in progress, 3 already completed.
+/// A resent begin whose first attempt was applied finds its own token and answers 1.
+const BEGIN_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v then
+  local lease, owner = string.match(v, '^p:(%-?%d+):(%x+)$')
+  if lease then
+    if owner == ARGV[1] then return 1 end
+    if tonumber(lease) > tonumber(ARGV[3]) then return 2 end
+  else
+    if v == 'c:' .. ARGV[1] then return 1 end
+    return 3
+  end
+end
+if ARGV[5] == 'p' then
+  redis.call('SET', KEYS[1], 'p:' .. ARGV[2] .. ':' .. ARGV[1], 'PX', ARGV[4])
+else
+  redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[4])
+end
+return 1
+";
+
+/// Complete: `KEYS[1]`; `ARGV`: token, time to live (ms). Answers 1 completed (or already
+/// completed by this token: a resent command), 0 the record is not this token's.
+const COMPLETE_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v == 'c:' .. ARGV[1] then return 1 end
+if v and string.match(v, '^p:%-?%d+:(%x+)$') == ARGV[1] then
+  redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Release: `KEYS[1]`; `ARGV`: token. Deletes the record only if it is this token's lease;
+/// answers 1 if it did.
+const RELEASE_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v and string.match(v, '^p:%-?%d+:(%x+)$') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+";
+
+/// What a begin writes when it starts.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// An in-progress record (a lease).
+    Lease,
+    /// A completed record at once (the one-step claim).
+    Complete,
+}
+
+/// The time to live of a record: until `expires_at` by the caller's clock, plus `margin` (see
+/// [`RedisReplayStore::with_clock_margin`]); at least one millisecond (SET refuses PX 0).
+fn ttl_ms(expires_at: i64, now: i64, margin: Duration) -> i64 {
     let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
-    let ttl_ms = expires_at
+    expires_at
         .saturating_sub(now)
         .saturating_mul(1000)
         .saturating_add(margin_ms)
-        .clamp(1, i64::MAX);
-    let mut cmd = redis::cmd("SET");
-    cmd.arg(RedisReplayStore::redis_key(key))
-        .arg(1)
-        .arg("NX")
-        .arg("PX")
-        .arg(ttl_ms);
+        .clamp(1, i64::MAX)
+}
+
+fn script(source: &str, key: &ReplayKey<'_>) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(source).arg(1).arg(RedisReplayStore::redis_key(key));
     cmd
 }
 
-/// `SET … NX` answers OK when it set the key and nil when the key existed. Any other reply
-/// (which no Redis gives, but a proxy or a desynchronised connection could) proves nothing
-/// was recorded: the store is then unavailable, never `Claimed`.
-fn claim_outcome(reply: redis::Value) -> Result<Claim> {
+/// Begin (or, in [`Mode::Complete`], the one-step claim): one `EVAL` of [`BEGIN_SCRIPT`].
+fn begin_command(
+    key: &ReplayKey<'_>,
+    request: &LeaseRequest,
+    mode: Mode,
+    margin: Duration,
+) -> redis::Cmd {
+    let mut cmd = script(BEGIN_SCRIPT, key);
+    cmd.arg(request.token.to_hex())
+        .arg(request.lease_until)
+        .arg(request.now)
+        .arg(ttl_ms(request.expires_at, request.now, margin))
+        .arg(match mode {
+            Mode::Lease => "p",
+            Mode::Complete => "c",
+        });
+    cmd
+}
+
+fn complete_command(
+    key: &ReplayKey<'_>,
+    token: &LeaseToken,
+    expires_at: i64,
+    now: i64,
+    margin: Duration,
+) -> redis::Cmd {
+    let mut cmd = script(COMPLETE_SCRIPT, key);
+    cmd.arg(token.to_hex()).arg(ttl_ms(expires_at, now, margin));
+    cmd
+}
+
+fn release_command(key: &ReplayKey<'_>, token: &LeaseToken) -> redis::Cmd {
+    let mut cmd = script(RELEASE_SCRIPT, key);
+    cmd.arg(token.to_hex());
+    cmd
+}
+
+/// The scripts answer small integers. Any other reply (which no Redis gives, but a proxy or
+/// a desynchronised connection could) proves nothing was recorded: the store is then
+/// unavailable, never a success.
+fn begun(reply: redis::Value) -> Result<Begun> {
     match reply {
-        redis::Value::Okay => Ok(Claim::Claimed),
-        redis::Value::Nil => Ok(Claim::AlreadyClaimed),
+        redis::Value::Int(1) => Ok(Begun::Started),
+        redis::Value::Int(2) => Ok(Begun::InProgress),
+        redis::Value::Int(3) => Ok(Begun::AlreadyDone),
+        other => Err(unexpected_reply(&other)),
+    }
+}
+
+fn claimed(reply: redis::Value) -> Result<Claim> {
+    Ok(match begun(reply)? {
+        Begun::Started => Claim::Claimed,
+        Begun::InProgress => Claim::InProgress,
+        Begun::AlreadyDone => Claim::AlreadyClaimed,
+    })
+}
+
+fn completion(reply: redis::Value) -> Result<Completion> {
+    match reply {
+        redis::Value::Int(1) => Ok(Completion::Completed),
+        redis::Value::Int(0) => Ok(Completion::LeaseLost),
+        other => Err(unexpected_reply(&other)),
+    }
+}
+
+fn released(reply: redis::Value) -> Result<bool> {
+    match reply {
+        redis::Value::Int(1) => Ok(true),
+        redis::Value::Int(0) => Ok(false),
         other => Err(unexpected_reply(&other)),
     }
 }
@@ -557,14 +708,51 @@ struct Poisoned;
 
 #[cfg(feature = "tokio")]
 impl super::AsyncReplayStore for AsyncRedisReplayStore {
+    fn begin_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        request: LeaseRequest,
+    ) -> super::StoreFuture<'a, Begun> {
+        let cmd = begin_command(&key, &request, Mode::Lease, self.clock_margin);
+        Box::pin(self.run(cmd, begun))
+    }
+
+    fn complete_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        token: LeaseToken,
+        expires_at: i64,
+        now: i64,
+    ) -> super::StoreFuture<'a, Completion> {
+        let cmd = complete_command(&key, &token, expires_at, now, self.clock_margin);
+        Box::pin(self.run(cmd, completion))
+    }
+
+    fn release_async<'a>(
+        &'a self,
+        key: ReplayKey<'a>,
+        token: LeaseToken,
+    ) -> super::StoreFuture<'a, bool> {
+        Box::pin(self.run(release_command(&key, &token), released))
+    }
+
     fn claim_async<'a>(
         &'a self,
         key: ReplayKey<'a>,
         expires_at: i64,
         now: i64,
     ) -> super::ClaimFuture<'a> {
-        let cmd = claim_command(&key, expires_at, now, self.clock_margin);
-        Box::pin(self.run(cmd, claim_outcome))
+        let margin = self.clock_margin;
+        Box::pin(async move {
+            let request = LeaseRequest {
+                token: LeaseToken::random()?,
+                lease_until: now,
+                expires_at,
+                now,
+            };
+            let cmd = begin_command(&key, &request, Mode::Complete, margin);
+            self.run(cmd, claimed).await
+        })
     }
 }
 
@@ -585,27 +773,44 @@ mod tests {
             .collect()
     }
 
-    fn ttl_ms(expires_at: i64, now: i64, margin: Duration) -> String {
-        args(&claim_command(&KEY, expires_at, now, margin))[5].clone()
+    const TOKEN: LeaseToken = LeaseToken::from_bytes([0xab; 16]);
+
+    fn ttl(expires_at: i64, now: i64, margin: Duration) -> String {
+        super::ttl_ms(expires_at, now, margin).to_string()
     }
 
     #[test]
-    fn claim_is_set_nx_px_with_the_margin() {
+    fn begin_is_one_eval_with_the_margin_in_the_ttl() {
         let margin = Duration::from_secs(60);
+        let request = LeaseRequest::new(TOKEN, 1_000_000, 300, 1_000_300);
+        let a = args(&begin_command(&KEY, &request, Mode::Lease, margin));
+        assert_eq!(a[0], "EVAL");
+        assert_eq!(a[1], BEGIN_SCRIPT);
         assert_eq!(
-            args(&claim_command(&KEY, 1_000_300, 1_000_000, margin)),
+            a[2..],
             [
-                "SET",
-                &RedisReplayStore::redis_key(&KEY),
                 "1",
-                "NX",
-                "PX",
-                "360000"
+                &RedisReplayStore::redis_key(&KEY),
+                &"ab".repeat(16),
+                "1000300",
+                "1000000",
+                "360000",
+                "p"
             ]
         );
-        assert_eq!(ttl_ms(1_000_300, 1_000_000, Duration::ZERO), "300000");
+        let claim = args(&begin_command(&KEY, &request, Mode::Complete, margin));
+        assert_eq!(claim.last().map(String::as_str), Some("c"));
+        let complete = args(&complete_command(
+            &KEY, &TOKEN, 1_000_300, 1_000_000, margin,
+        ));
+        assert_eq!(complete[1], COMPLETE_SCRIPT);
+        assert_eq!(complete[4..], [&"ab".repeat(16), "360000"]);
+        let release = args(&release_command(&KEY, &TOKEN));
+        assert_eq!(release[1], RELEASE_SCRIPT);
+        assert_eq!(release[4..], ["ab".repeat(16)]);
+        assert_eq!(ttl(1_000_300, 1_000_000, Duration::ZERO), "300000");
         assert_eq!(
-            ttl_ms(1_000_300, 1_000_000, Duration::from_millis(1500)),
+            ttl(1_000_300, 1_000_000, Duration::from_millis(1500)),
             "301500"
         );
     }
@@ -614,37 +819,51 @@ mod tests {
     fn ttl_edges_never_reach_zero_or_wrap() {
         // Already past the replay expiry (the opener rejects such envelopes before claiming;
         // the store still never sends PX 0 or a negative TTL, which Redis refuses).
-        assert_eq!(ttl_ms(10, 10, Duration::ZERO), "1");
-        assert_eq!(ttl_ms(10, 20, Duration::ZERO), "1");
-        assert_eq!(ttl_ms(i64::MIN, i64::MAX, Duration::ZERO), "1");
-        assert_eq!(ttl_ms(10, 20, Duration::from_secs(5)), "1");
-        assert_eq!(ttl_ms(10, 11, Duration::from_secs(5)), "4000");
+        assert_eq!(ttl(10, 10, Duration::ZERO), "1");
+        assert_eq!(ttl(10, 20, Duration::ZERO), "1");
+        assert_eq!(ttl(i64::MIN, i64::MAX, Duration::ZERO), "1");
+        assert_eq!(ttl(10, 20, Duration::from_secs(5)), "1");
+        assert_eq!(ttl(10, 11, Duration::from_secs(5)), "4000");
         // Far-future expiries and huge margins saturate instead of wrapping negative.
-        assert_eq!(ttl_ms(i64::MAX, 0, Duration::ZERO), i64::MAX.to_string());
-        assert_eq!(
-            ttl_ms(i64::MAX, i64::MIN, Duration::MAX),
-            i64::MAX.to_string()
-        );
-        assert_eq!(ttl_ms(100, 0, Duration::MAX), i64::MAX.to_string());
+        assert_eq!(ttl(i64::MAX, 0, Duration::ZERO), i64::MAX.to_string());
+        assert_eq!(ttl(i64::MAX, i64::MIN, Duration::MAX), i64::MAX.to_string());
+        assert_eq!(ttl(100, 0, Duration::MAX), i64::MAX.to_string());
     }
 
     #[test]
-    fn only_ok_claims_and_only_nil_is_a_replay() {
+    fn only_the_scripts_small_integers_are_outcomes() {
         use redis::Value;
-        assert_eq!(claim_outcome(Value::Okay).unwrap(), Claim::Claimed);
-        assert_eq!(claim_outcome(Value::Nil).unwrap(), Claim::AlreadyClaimed);
+        assert_eq!(begun(Value::Int(1)).unwrap(), Begun::Started);
+        assert_eq!(begun(Value::Int(2)).unwrap(), Begun::InProgress);
+        assert_eq!(begun(Value::Int(3)).unwrap(), Begun::AlreadyDone);
+        assert_eq!(claimed(Value::Int(1)).unwrap(), Claim::Claimed);
+        assert_eq!(claimed(Value::Int(3)).unwrap(), Claim::AlreadyClaimed);
+        assert_eq!(completion(Value::Int(1)).unwrap(), Completion::Completed);
+        assert_eq!(completion(Value::Int(0)).unwrap(), Completion::LeaseLost);
+        assert!(released(Value::Int(1)).unwrap());
+        assert!(!released(Value::Int(0)).unwrap());
         for other in [
+            Value::Okay,
+            Value::Nil,
             Value::SimpleString("OK".into()),
-            Value::SimpleString("QUEUED".into()),
-            Value::BulkString(b"OK".to_vec()),
-            Value::Int(1),
-            Value::Int(0),
-            Value::Array(vec![Value::Okay]),
+            Value::BulkString(b"1".to_vec()),
+            Value::Int(4),
+            Value::Int(-1),
+            Value::Array(vec![Value::Int(1)]),
             Value::Boolean(true),
         ] {
-            let e = claim_outcome(other.clone()).unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::StoreUnavailable, "{other:?}");
+            for e in [
+                begun(other.clone()).map(|_| ()).unwrap_err(),
+                completion(other.clone()).map(|_| ()).unwrap_err(),
+                released(other.clone()).map(|_| ()).unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), crate::ErrorKind::StoreUnavailable, "{other:?}");
+            }
         }
+        assert_eq!(
+            begun(Value::Int(0)).unwrap_err().kind(),
+            crate::ErrorKind::StoreUnavailable
+        );
         assert!(pong(Value::SimpleString("PONG".into())).is_ok());
         assert_eq!(
             pong(Value::Okay).unwrap_err().kind(),

@@ -4,7 +4,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{Claim, Poisoned, ReplayKey, ReplayKind, ReplayStore};
+use super::{
+    Begun, Claim, Completion, LeaseRequest, LeaseToken, Poisoned, ReplayKey, ReplayKind,
+    ReplayStore,
+};
 use crate::error::{Error, Result};
 
 /// How often (in claims) the SQLite store deletes expired rows.
@@ -29,6 +32,8 @@ CREATE TABLE IF NOT EXISTS eventseal_replay_v1 (
     source      TEXT    NOT NULL,
     id          TEXT    NOT NULL,
     expires_at  INTEGER NOT NULL,
+    token       BLOB,
+    lease_until INTEGER,
     PRIMARY KEY (consumer, source, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS eventseal_replay_v1_expiry ON eventseal_replay_v1 (expires_at);
@@ -37,6 +42,8 @@ CREATE TABLE IF NOT EXISTS eventseal_webhook_replay_v1 (
     provider    TEXT    NOT NULL,
     id          TEXT    NOT NULL,
     expires_at  INTEGER NOT NULL,
+    token       BLOB,
+    lease_until INTEGER,
     PRIMARY KEY (consumer, provider, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS eventseal_webhook_replay_v1_expiry
@@ -53,19 +60,97 @@ INSERT OR IGNORE INTO eventseal_webhook_replay_v1 (consumer, provider, id, expir
     WHERE substr(source, 1, 8) = 'webhook:';
 ";
 
-/// The claim statement for each kind: insert, or take over a row that has expired; a live
-/// row is untouched. Each kind has its own table, so the kinds cannot collide.
-const CLAIM_ENVELOPE: &str = "INSERT INTO eventseal_replay_v1 (consumer, source, id, expires_at)
-     VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT (consumer, source, id)
-     DO UPDATE SET expires_at = excluded.expires_at
-     WHERE eventseal_replay_v1.expires_at <= ?5";
-const CLAIM_WEBHOOK: &str =
-    "INSERT INTO eventseal_webhook_replay_v1 (consumer, provider, id, expires_at)
-     VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT (consumer, provider, id)
-     DO UPDATE SET expires_at = excluded.expires_at
-     WHERE eventseal_webhook_replay_v1.expires_at <= ?5";
+/// A record is in progress while `token` is set (owned by that token until `lease_until`),
+/// completed when `token` is NULL; either way it is kept until `expires_at`. Each kind has its
+/// own table, so the kinds cannot collide; the statements differ only in the table and the
+/// name of the second key column.
+struct Table {
+    /// Begin (with a token and a lease) or claim (with NULLs: completed at once): insert, or
+    /// take over a row whose record expired or whose lease lapsed; a live row is untouched.
+    begin: &'static str,
+    /// Whether a live row is in progress (1) or completed (0).
+    state: &'static str,
+    complete: &'static str,
+    release: &'static str,
+}
+
+macro_rules! table {
+    ($table:literal, $source:literal) => {
+        Table {
+            begin: concat!(
+                "INSERT INTO ",
+                $table,
+                " (consumer, ",
+                $source,
+                ", id, expires_at, token, lease_until)
+                 VALUES (?1, ?2, ?3, ?4, ?6, ?7)
+                 ON CONFLICT (consumer, ",
+                $source,
+                ", id)
+                 DO UPDATE SET expires_at = excluded.expires_at, token = excluded.token,
+                               lease_until = excluded.lease_until
+                 WHERE ",
+                $table,
+                ".expires_at <= ?5
+                    OR (",
+                $table,
+                ".token IS NOT NULL AND ",
+                $table,
+                ".lease_until <= ?5)"
+            ),
+            state: concat!(
+                "SELECT token IS NOT NULL FROM ",
+                $table,
+                " WHERE consumer = ?1 AND ",
+                $source,
+                " = ?2 AND id = ?3"
+            ),
+            complete: concat!(
+                "UPDATE ",
+                $table,
+                " SET token = NULL, lease_until = NULL
+                 WHERE consumer = ?1 AND ",
+                $source,
+                " = ?2 AND id = ?3 AND token = ?4"
+            ),
+            release: concat!(
+                "DELETE FROM ",
+                $table,
+                " WHERE consumer = ?1 AND ",
+                $source,
+                " = ?2 AND id = ?3 AND token = ?4"
+            ),
+        }
+    };
+}
+
+const ENVELOPES: Table = table!("eventseal_replay_v1", "source");
+const WEBHOOKS: Table = table!("eventseal_webhook_replay_v1", "provider");
+
+fn table(kind: ReplayKind) -> &'static Table {
+    match kind {
+        ReplayKind::Envelope => &ENVELOPES,
+        ReplayKind::Webhook => &WEBHOOKS,
+    }
+}
+
+/// Files written before leases existed have no `token` and `lease_until` columns: add them
+/// (NULL: every old row is a completed record, as it was).
+fn add_lease_columns(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    for t in ["eventseal_replay_v1", "eventseal_webhook_replay_v1"] {
+        let has_token: bool = tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{t}') WHERE name = 'token')"),
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_token {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {t} ADD COLUMN token BLOB; ALTER TABLE {t} ADD COLUMN lease_until INTEGER;"
+            ))?;
+        }
+    }
+    Ok(())
+}
 
 /// How long an SQLite operation waits for another process's lock before failing closed.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,6 +170,7 @@ fn init_sqlite(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         |r| r.get(0),
     )?;
     tx.execute_batch(SCHEMA)?;
+    add_lease_columns(&tx)?;
     if had_envelope_table && !had_webhook_table {
         tx.execute_batch(MIGRATE_WEBHOOK_CLAIMS)?;
     }
@@ -173,36 +259,113 @@ impl std::fmt::Debug for SqliteReplayStore {
     }
 }
 
-impl ReplayStore for SqliteReplayStore {
-    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
+impl SqliteReplayStore {
+    /// One transaction: begin (or claim, with no lease) and, when the row was live, read
+    /// whether it is in progress.
+    fn begin_record(
+        &self,
+        key: &ReplayKey<'_>,
+        expires_at: i64,
+        lease: Option<(&LeaseToken, i64)>,
+        now: i64,
+    ) -> Result<Begun> {
         let n = self
             .claims
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if n % PURGE_EVERY == PURGE_EVERY - 1 {
             self.purge_expired(now)?;
         }
-        let conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
-        // One statement: insert, or take over a row that has expired; a live row is untouched.
-        let statement = match key.kind {
-            ReplayKind::Envelope => CLAIM_ENVELOPE,
-            ReplayKind::Webhook => CLAIM_WEBHOOK,
-        };
-        let changed = conn
-            .prepare_cached(statement)
+        let t = table(key.kind);
+        let mut conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(Error::store)?;
+        let changed = tx
+            .prepare_cached(t.begin)
             .and_then(|mut st| {
                 st.execute(rusqlite::params![
                     key.consumer,
                     key.source,
                     key.id,
                     expires_at,
-                    now
+                    now,
+                    lease.map(|(token, _)| token.as_bytes().to_vec()),
+                    lease.map(|(_, until)| until),
                 ])
             })
             .map_err(Error::store)?;
-        Ok(if changed == 1 {
-            Claim::Claimed
+        let begun = if changed == 1 {
+            Begun::Started
         } else {
-            Claim::AlreadyClaimed
+            let in_progress: bool = tx
+                .prepare_cached(t.state)
+                .and_then(|mut st| {
+                    st.query_row(rusqlite::params![key.consumer, key.source, key.id], |r| {
+                        r.get(0)
+                    })
+                })
+                .map_err(Error::store)?;
+            if in_progress {
+                Begun::InProgress
+            } else {
+                Begun::AlreadyDone
+            }
+        };
+        tx.commit().map_err(Error::store)?;
+        Ok(begun)
+    }
+
+    /// One statement on the row of `key` owned by `token`; whether it changed it.
+    fn owned_row(&self, key: &ReplayKey<'_>, token: &LeaseToken, sql: &str) -> Result<bool> {
+        let conn = self.conn.lock().map_err(|_| Error::store(Poisoned))?;
+        let changed = conn
+            .prepare_cached(sql)
+            .and_then(|mut st| {
+                st.execute(rusqlite::params![
+                    key.consumer,
+                    key.source,
+                    key.id,
+                    token.as_bytes().as_slice()
+                ])
+            })
+            .map_err(Error::store)?;
+        Ok(changed == 1)
+    }
+}
+
+impl ReplayStore for SqliteReplayStore {
+    fn begin(&self, key: &ReplayKey<'_>, request: &LeaseRequest) -> Result<Begun> {
+        self.begin_record(
+            key,
+            request.expires_at,
+            Some((&request.token, request.lease_until)),
+            request.now,
+        )
+    }
+
+    fn complete(
+        &self,
+        key: &ReplayKey<'_>,
+        token: &LeaseToken,
+        _expires_at: i64,
+        _now: i64,
+    ) -> Result<Completion> {
+        Ok(if self.owned_row(key, token, table(key.kind).complete)? {
+            Completion::Completed
+        } else {
+            Completion::LeaseLost
+        })
+    }
+
+    fn release(&self, key: &ReplayKey<'_>, token: &LeaseToken) -> Result<bool> {
+        self.owned_row(key, token, table(key.kind).release)
+    }
+
+    fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
+        Ok(match self.begin_record(key, expires_at, None, now)? {
+            Begun::Started => Claim::Claimed,
+            Begun::AlreadyDone => Claim::AlreadyClaimed,
+            Begun::InProgress => Claim::InProgress,
         })
     }
 }

@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::replay::{Claim, ReplayKey, ReplayStore};
+use crate::process::{Lease, LeaseRecord, OwnedKey, ProcessError};
+use crate::replay::{Begun, Claim, LeaseRequest, LeaseToken, ReplayKey, ReplayStore};
 
 mod discord;
 mod generic;
@@ -303,6 +304,90 @@ pub async fn verify_and_claim_async(
     claimed(verified, claim)
 }
 
+/// Effectively-once processing of a webhook delivery: verifies it, begins a lease on its
+/// message id in `store` for `consumer` (kept, once completed, for as long as
+/// [`verify_and_claim`] would keep its claim), runs `handler` on the verified delivery, then
+/// completes the record on `Ok` and releases it on `Err` or a panic, so the provider's retry
+/// is processed. A delivery while the handler runs is `in-progress` (answer the provider with
+/// a retryable status, 409 or 503); one after completion is `replayed` (answer 200).
+///
+/// # Errors
+/// [`ProcessError::Rejected`] with the kinds of [`verify_and_claim`] and
+/// [`Error::InProgress`]; [`ProcessError::Handler`]; [`ProcessError::NotCompleted`].
+#[allow(clippy::too_many_arguments)]
+pub fn verify_and_process<T, E>(
+    verifier: &dyn Verifier,
+    request: &Request<'_>,
+    now: i64,
+    store: &dyn ReplayStore,
+    consumer: &str,
+    retention: Duration,
+    lease: Duration,
+    handler: impl FnOnce(&Verified) -> std::result::Result<T, E>,
+) -> std::result::Result<T, ProcessError<E>> {
+    let verified = verifier
+        .verify(request, now)
+        .map_err(ProcessError::Rejected)?;
+    let plan = ClaimPlan::new(verifier, &verified, now, retention);
+    let (key, lease_request) = plan
+        .lease(consumer, &verified, now, lease)
+        .map_err(ProcessError::Rejected)?;
+    let begun = store
+        .begin(&key.key(), &lease_request)
+        .map_err(ProcessError::Rejected)?;
+    let record = started(begun, key, &lease_request).map_err(ProcessError::Rejected)?;
+    crate::process::run_leased(Lease::new(store, record), &verified, handler)
+}
+
+/// [`verify_and_process`] with an async replay store and an async handler, which owns the
+/// verified delivery (feature `async`).
+///
+/// # Errors
+/// As [`verify_and_process`].
+#[cfg(feature = "async")]
+#[allow(clippy::too_many_arguments)]
+pub async fn verify_and_process_async<T, E, F>(
+    verifier: &dyn Verifier,
+    request: &Request<'_>,
+    now: i64,
+    store: &dyn crate::replay::AsyncReplayStore,
+    consumer: &str,
+    retention: Duration,
+    lease: Duration,
+    handler: impl FnOnce(Verified) -> F,
+) -> std::result::Result<T, ProcessError<E>>
+where
+    F: std::future::Future<Output = std::result::Result<T, E>>,
+{
+    let verified = verifier
+        .verify(request, now)
+        .map_err(ProcessError::Rejected)?;
+    let plan = ClaimPlan::new(verifier, &verified, now, retention);
+    let (key, lease_request) = plan
+        .lease(consumer, &verified, now, lease)
+        .map_err(ProcessError::Rejected)?;
+    let begun = store
+        .begin_async(key.key(), lease_request)
+        .await
+        .map_err(ProcessError::Rejected)?;
+    let record = started(begun, key, &lease_request).map_err(ProcessError::Rejected)?;
+    let lease = crate::process::AsyncLease::new(store, record);
+    crate::process::run_leased_async(lease, verified, handler).await
+}
+
+fn started(begun: Begun, key: OwnedKey, request: &LeaseRequest) -> Result<LeaseRecord> {
+    match begun {
+        Begun::Started => Ok(LeaseRecord {
+            key,
+            token: request.token,
+            expires_at: request.expires_at,
+            now: request.now,
+        }),
+        Begun::InProgress => Err(Error::InProgress),
+        Begun::AlreadyDone => Err(Error::Replayed),
+    }
+}
+
 /// How long a verified delivery is claimed.
 struct ClaimPlan {
     until: i64,
@@ -320,6 +405,19 @@ impl ClaimPlan {
         Self { until }
     }
 
+    /// The key (owned) and the lease request of a delivery being processed.
+    fn lease(
+        &self,
+        consumer: &str,
+        verified: &Verified,
+        now: i64,
+        lease: Duration,
+    ) -> Result<(OwnedKey, LeaseRequest)> {
+        let secs = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX).max(1);
+        let request = LeaseRequest::new(LeaseToken::random()?, now, secs, self.until);
+        Ok((OwnedKey::of(&self.key(consumer, verified)), request))
+    }
+
     /// A webhook claim: its own namespace ([`ReplayKind::Webhook`](crate::ReplayKind)),
     /// apart from every envelope claim, keyed by the provider name.
     fn key<'a>(&self, consumer: &'a str, verified: &'a Verified) -> ReplayKey<'a> {
@@ -331,6 +429,7 @@ fn claimed(verified: Verified, claim: Claim) -> Result<Verified> {
     match claim {
         Claim::Claimed => Ok(verified),
         Claim::AlreadyClaimed => Err(Error::Replayed),
+        Claim::InProgress => Err(Error::InProgress),
     }
 }
 

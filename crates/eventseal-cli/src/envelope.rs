@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::ArgGroup;
 use eventseal::{
-    Clock, ConsumerKey, DeliveredEvent, FixedClock, Freshness, Header, Limits, Opener,
-    PutEventsEntry, RecipientPublicKey, RecipientSecretKey, SealTo, Sealer, SigningKey,
-    SymmetricKey, SystemClock, TrustStore, UntrustedEnvelope, VerifyingKey,
+    Clock, ConsumerKey, DeliveredEvent, FixedClock, Freshness, Header, Limits, Opened, Opener,
+    ProcessError, PutEventsEntry, RecipientPublicKey, RecipientSecretKey, SealTo, Sealer,
+    SigningKey, SymmetricKey, SystemClock, TrustStore, UntrustedEnvelope, VerifyingKey,
 };
 
 use crate::io::{self, Output, Source};
@@ -144,6 +144,16 @@ pub struct OpenArgs {
     /// Also write the verified header as JSON to FILE (mode 0600).
     #[arg(long, value_name = "FILE")]
     header_output: Option<PathBuf>,
+    /// How long the envelope's lease is held while the handler runs (or the output is
+    /// written) before another open may take it over, for example after this process was
+    /// killed.
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
+    lease: Duration,
+    /// The handler, after `--`: it gets the payload on stdin and EVENTSEAL_ENVELOPE_ID,
+    /// EVENTSEAL_SOURCE and EVENTSEAL_EVENT_TYPE in its environment. Exit 0 completes the
+    /// envelope; any other exit (or a signal) releases it for a retry, and eventseal exits 4.
+    #[arg(last = true, value_name = "HANDLER", conflicts_with = "output")]
+    handler: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -346,29 +356,102 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
         Freshness::default()
             .with_max_skew(a.max_skew)
             .with_max_lifetime(a.max_lifetime),
-    );
+    )
+    .with_lease(a.lease);
     let bytes = trim_line_end(&input);
-    let opened = if a.eventbridge {
-        opener.open_eventbridge(bytes)
-    } else {
-        opener.open(bytes)
-    }
-    .map_err(|e| {
-        let hint = (e.kind() == eventseal::ErrorKind::BindingMismatch)
-            .then(|| binding_hint(bytes, &trust, a.trust_file.as_deref()))
-            .flatten();
-        Failure::Rejected {
-            error: e,
-            context: hint.into_iter().collect(),
+    // The work done under the envelope's lease: the handler, or writing the outputs. Its
+    // success completes the envelope; its failure releases it for a retry.
+    let work = |opened: &Opened| -> Result<(), Failure> {
+        if let Some(out) = header_output {
+            let mut text = serde_json::to_string_pretty(&header_json(opened.header()))
+                .map_err(|e| Failure::Other(e.to_string()))?;
+            text.push('\n');
+            out.commit(text.as_bytes())?;
         }
-    })?;
-    if let Some(out) = header_output {
-        let mut text = serde_json::to_string_pretty(&header_json(opened.header()))
-            .map_err(|e| Failure::Other(e.to_string()))?;
-        text.push('\n');
-        out.commit(text.as_bytes())?;
+        match a.handler.split_first() {
+            Some((program, args)) => run_handler(program, args, opened),
+            None => output.commit(opened.payload()),
+        }
+    };
+    let result = if a.eventbridge {
+        opener.process_eventbridge(bytes, work)
+    } else {
+        opener.process(bytes, work)
+    };
+    result.map_err(|e| match e {
+        ProcessError::Rejected(e) => {
+            let hint = (e.kind() == eventseal::ErrorKind::BindingMismatch)
+                .then(|| binding_hint(bytes, &trust, a.trust_file.as_deref()))
+                .flatten();
+            Failure::Rejected {
+                error: e,
+                context: hint.into_iter().collect(),
+            }
+        }
+        ProcessError::Handler { error, release } => {
+            if let Some(r) = release {
+                eprintln!(
+                    "eventseal: warning: the envelope's lease could not be released ({r}); \
+                     it lapses after --lease"
+                );
+            }
+            error
+        }
+        ProcessError::NotCompleted(e) => Failure::Rejected {
+            context: vec![format!(
+                "the work succeeded, but the envelope's record could not be completed: {e}"
+            )],
+            error: e,
+        },
+    })
+}
+
+/// Runs the handler with the payload on its stdin and the verified envelope's id, source and
+/// event type in its environment; its stdout and stderr are eventseal's.
+fn run_handler(program: &str, args: &[String], opened: &Opened) -> Result<(), Failure> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let h = opened.header();
+    let mut child = Command::new(program)
+        .args(args)
+        .env("EVENTSEAL_ENVELOPE_ID", h.id().to_string())
+        .env("EVENTSEAL_SOURCE", h.source())
+        .env("EVENTSEAL_EVENT_TYPE", h.event_type())
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| Failure::HandlerFailed(format!("{program}: cannot start: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A handler that exits without reading its stdin closes the pipe: not an error here;
+        // its exit status decides.
+        if let Err(e) = stdin.write_all(opened.payload()) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Failure::HandlerFailed(format!(
+                    "{program}: writing the payload to its stdin: {e}"
+                )));
+            }
+        }
     }
-    output.commit(opened.payload())
+    let status = child
+        .wait()
+        .map_err(|e| Failure::HandlerFailed(format!("{program}: {e}")))?;
+    if status.success() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return Err(Failure::HandlerFailed(format!(
+                "{program} was killed by signal {signal}"
+            )));
+        }
+    }
+    Err(Failure::HandlerFailed(format!(
+        "{program} exited with status {}",
+        status.code().unwrap_or(-1)
+    )))
 }
 
 /// Why an EventBridge binding could not match, when the trust side is the cause: the

@@ -1,7 +1,8 @@
 //! `eventseal`: the command-line tool over the library.
 //!
 //! Exit codes: 0 success; 2 usage error; 3 envelope rejected (first stderr line
-//! `eventseal: rejected: KIND`); 1 any other failure (I/O, unreadable key file, …).
+//! `eventseal: rejected: KIND`); 4 the handler of `open … -- HANDLER` failed (the envelope
+//! is released); 1 any other failure (I/O, unreadable key file, …).
 //! Every input is read up to its limit plus one byte; every output file is written through a
 //! temporary file and a rename.
 
@@ -28,7 +29,8 @@ use clap::{ArgGroup, Parser, Subcommand};
     after_help = "FILE arguments take '-' for stdin (inputs) or stdout (outputs).\n\
                   Durations: 90 or 90s, 5m, 25h, 2d.\n\
                   Exit codes: 0 success, 1 failure (I/O, keys), 2 usage, 3 rejected \
-                  (first stderr line: eventseal: rejected: KIND)."
+                  (first stderr line: eventseal: rejected: KIND), 4 the handler of \
+                  `open … -- HANDLER` failed (the envelope is released for a retry)."
 )]
 struct Cli {
     /// Print the library's detail for a rejection, and the audit events, on stderr.
@@ -138,6 +140,8 @@ pub enum Failure {
     },
     /// A usage error the argument parser could not see (exit 2).
     Usage(String),
+    /// `open … -- HANDLER`: the handler failed; the envelope was released (exit 4).
+    HandlerFailed(String),
     /// Anything else (exit 1).
     Other(String),
 }
@@ -224,6 +228,10 @@ fn main() -> ExitCode {
         Err(Failure::Usage(msg)) => {
             eprintln!("eventseal: usage: {msg}");
             ExitCode::from(2)
+        }
+        Err(Failure::HandlerFailed(msg)) => {
+            eprintln!("eventseal: handler failed: {msg}");
+            ExitCode::from(4)
         }
         Err(Failure::Other(msg)) => {
             eprintln!("eventseal: error: {msg}");

@@ -39,3 +39,15 @@ fn cli_over_tls_with_a_private_ca() {
     );
     assert_exactly_one_accepted(&outputs, b"over tls");
 }
+
+/// The chaos test through processes (`open … -- HANDLER`) over one Redis server.
+#[test]
+fn chaos_through_processes_over_redis() {
+    let redis = RedisServer::start(&[]);
+    let dir = setup();
+    let url = redis.url();
+    let (processed, failed, in_progress) =
+        chaos_processes(dir.path(), &["--replay-redis", &url], 200);
+    println!("redis, processes: {processed} processed, {failed} handler failures, {in_progress} in-progress redeliveries");
+    assert!(failed > 20);
+}

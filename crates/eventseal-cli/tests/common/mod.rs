@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 
 use eventseal::{RecipientSecretKey, Sealer, SigningKey};
 
@@ -191,16 +192,107 @@ pub fn race_cli_open(
         .collect()
 }
 
-/// Exactly one process printed `payload` and exited 0; every other one was `replayed` (3).
+/// Exactly one process printed `payload` and exited 0; every other one was rejected (3) as
+/// `replayed` (the winner had completed) or `in-progress` (it held the lease while writing).
 pub fn assert_exactly_one_accepted(outputs: &[std::process::Output], payload: &[u8]) {
     let accepted: Vec<_> = outputs.iter().filter(|o| o.status.success()).collect();
     assert_eq!(accepted.len(), 1, "{outputs:?}");
     assert_eq!(accepted[0].stdout, payload);
     for o in outputs.iter().filter(|o| !o.status.success()) {
         assert_eq!(o.status.code(), Some(3));
-        assert_eq!(
-            String::from_utf8_lossy(&o.stderr),
-            "eventseal: rejected: replayed\n"
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr == "eventseal: rejected: replayed\n"
+                || stderr == "eventseal: rejected: in-progress\n",
+            "{stderr}"
         );
     }
+}
+
+/// Seals `payload` from `orders` to `billing` (the keys of [`setup`]) into `file`.
+pub fn seal_to(d: &Path, file: &str, payload: &[u8]) {
+    let env = ok(
+        &[
+            "seal",
+            "--signing-key",
+            "keys/orders.sign.jwk",
+            "--type",
+            "order.created",
+            "--to",
+            "keys/billing.recipient.pub.jwk",
+        ],
+        d,
+        payload,
+    );
+    std::fs::write(d.join(file), env).unwrap();
+}
+
+/// The chaos test through processes: N envelopes, each delivered three times in random order
+/// to 4 concurrent workers running `eventseal open … -- HANDLER`; the handler fails at random
+/// 30 % of the time before its side effect; failed (exit 4) and in-progress deliveries are
+/// redelivered until every delivery is acknowledged (exit 0, or `replayed`). Every envelope's
+/// side effect happens exactly once. `store` is the replay-store arguments.
+pub fn chaos_processes(d: &Path, store: &[&str], envelopes: usize) -> (usize, usize, usize) {
+    let mut queue = Vec::new();
+    for i in 0..envelopes {
+        seal_to(d, &format!("e{i}.json"), format!("{i}").as_bytes());
+        queue.extend([i, i, i]);
+    }
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    for i in (1..queue.len()).rev() {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        queue.swap(i, usize::try_from(rng % (i as u64 + 1)).unwrap());
+    }
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(queue)));
+    let counts = Arc::new(Mutex::new((0usize, 0usize, 0usize))); // processed, failed, in-progress
+                                                                 // The side effect: one line per processing, appended (O_APPEND) by the handler.
+    let handler = "r=$(od -An -N1 -tu1 /dev/urandom); \
+                   if [ $r -lt 77 ]; then exit 1; fi; \
+                   printf '%s\\n' \"$(cat)\" >> effects.log";
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let (queue, counts) = (&queue, &counts);
+            s.spawn(move || loop {
+                let Some(i) = queue.lock().unwrap().pop_front() else {
+                    break;
+                };
+                let out = bin()
+                    .args(OPEN_BILLING)
+                    .args(store)
+                    .arg(format!("e{i}.json"))
+                    .args(["--", "sh", "-c", handler])
+                    .current_dir(d)
+                    .output()
+                    .unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                let mut c = counts.lock().unwrap();
+                match out.status.code() {
+                    Some(0) => c.0 += 1,
+                    Some(3) if err == "eventseal: rejected: replayed\n" => {}
+                    Some(4) => {
+                        c.1 += 1;
+                        queue.lock().unwrap().push_back(i);
+                    }
+                    Some(3) if err == "eventseal: rejected: in-progress\n" => {
+                        c.2 += 1;
+                        queue.lock().unwrap().push_back(i);
+                    }
+                    other => panic!("e{i}: {other:?}: {err}"),
+                }
+            });
+        }
+    });
+    let log = std::fs::read_to_string(d.join("effects.log")).unwrap();
+    let mut seen = vec![0usize; envelopes];
+    for line in log.lines() {
+        seen[line.parse::<usize>().unwrap()] += 1;
+    }
+    for (i, n) in seen.iter().enumerate() {
+        assert_eq!(*n, 1, "envelope {i}'s side effect happened {n} times");
+    }
+    let c = *counts.lock().unwrap();
+    assert_eq!(c.0, envelopes);
+    c
 }
