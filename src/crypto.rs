@@ -58,6 +58,14 @@ pub(crate) fn fill_random(out: &mut [u8]) -> Result<()> {
     system_random().fill(out).map_err(|_| Error::Rng)
 }
 
+/// SHA-256 of `data`, in one call (cheaper than a context for short inputs).
+pub(crate) fn sha256_once(data: &[u8]) -> [u8; HASH_LEN] {
+    let d = digest::digest(&digest::SHA256, data);
+    let mut out = [0u8; HASH_LEN];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// SHA-256 over the concatenation of `parts`.
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; HASH_LEN] {
     let mut ctx = digest::Context::new(&digest::SHA256);
