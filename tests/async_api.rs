@@ -294,3 +294,42 @@ fn b64_standard(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// Effectively-once processing through `BlockingStore` (SQLite on the blocking pool) and the
+/// memory store's async form: a failed async handler releases, the retry processes, the third
+/// delivery is `replayed`; a delivery while the handler runs is `in-progress`.
+#[cfg(all(feature = "tokio", feature = "sqlite"))]
+#[test]
+fn async_process_on_sqlite_and_memory() {
+    use eventseal::{BlockingStore, ProcessError, SqliteReplayStore};
+    let dir = tempfile::tempdir().unwrap();
+    let w = World::new();
+    let sqlite = SqliteReplayStore::open(dir.path().join("replay.db"), T0).unwrap();
+    let stores: Vec<Arc<dyn AsyncReplayStore>> = vec![
+        Arc::new(BlockingStore::new(sqlite)),
+        Arc::new(MemoryReplayStore::new(100)),
+    ];
+    let rt = multi_thread_runtime();
+    for store in stores {
+        let opener = Arc::new(async_opener(&w, store));
+        let env = Arc::new(w.seal(b"async"));
+        rt.block_on(async {
+            let r = opener.process(env.as_bytes(), |_| async { Err::<(), _>("down") }).await;
+            assert!(matches!(r, Err(ProcessError::Handler { release: None, .. })), "{r:?}");
+            let (o2, e2) = (opener.clone(), env.clone());
+            let r = opener
+                .process(env.as_bytes(), |opened| async move {
+                    let during = o2.process(e2.as_bytes(), |_| async { Ok::<_, ()>(()) }).await;
+                    assert!(
+                        matches!(&during, Err(ProcessError::Rejected(e)) if e.kind() == ErrorKind::InProgress),
+                        "{during:?}"
+                    );
+                    Ok::<_, ()>(opened.into_payload())
+                })
+                .await;
+            assert_eq!(r.unwrap(), b"async");
+            let third = opener.process(env.as_bytes(), |_| async { Ok::<_, ()>(()) }).await;
+            assert!(matches!(&third, Err(ProcessError::Rejected(e)) if e.kind() == ErrorKind::Replayed));
+        });
+    }
+}
