@@ -59,10 +59,18 @@ pub(crate) struct LeaseRecord {
     pub(crate) now: i64,
 }
 
+/// `lease-lost` is an error, and audited: the handler may have run twice.
 fn completed(c: Completion) -> Result<()> {
     match c {
         Completion::Completed => Ok(()),
-        Completion::LeaseLost => Err(Error::LeaseLost),
+        Completion::LeaseLost => {
+            tracing::warn!(
+                target: "eventseal::audit",
+                kind = "lease-lost",
+                "a lease lapsed while its handler ran and another caller took the record over"
+            );
+            Err(Error::LeaseLost)
+        }
     }
 }
 
@@ -118,15 +126,15 @@ impl<'s> Lease<'s> {
     }
 
     /// Deletes the in-progress record, so a redelivery can be processed (within the
-    /// envelope's validity window). A record that is no longer this lease's is left alone.
+    /// envelope's validity window); `true` if it did. A record that is no longer this
+    /// lease's is left alone (`false`).
     ///
     /// # Errors
     /// [`Error::StoreUnavailable`]: the lease then lapses at its end.
-    pub fn release(mut self) -> Result<()> {
+    pub fn release(mut self) -> Result<bool> {
         self.settled = true;
         self.store
             .release(&self.record.key.key(), &self.record.token)
-            .map(|_| ())
     }
 }
 
@@ -204,12 +212,11 @@ impl<'s> AsyncLease<'s> {
     ///
     /// # Errors
     /// As [`Lease::release`].
-    pub async fn release(mut self) -> Result<()> {
+    pub async fn release(mut self) -> Result<bool> {
         self.settled = true;
         self.store
             .release_async(self.record.key.key(), self.record.token)
             .await
-            .map(|_| ())
     }
 }
 

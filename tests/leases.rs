@@ -52,9 +52,6 @@ fn rejected<T: std::fmt::Debug, E: std::fmt::Debug>(r: Result<T, ProcessError<E>
     }
 }
 
-const KEY: ReplayKey<'static> =
-    ReplayKey::envelope("billing", "orders", "0190a4c2-0000-7000-8000-0000000000aa");
-
 fn token(b: u8) -> LeaseToken {
     LeaseToken::from_bytes([b; 16])
 }
@@ -64,78 +61,71 @@ fn token(b: u8) -> LeaseToken {
 #[test]
 fn store_transitions() {
     for (name, store, _dir) in stores() {
-        let begin = |t: u8, now: i64, lease: i64| {
-            store
-                .begin(&KEY, &LeaseRequest::new(token(t), now, lease, T0 + 300))
-                .unwrap()
-        };
-        assert_eq!(begin(1, T0, 60), Begun::Started, "{name}");
-        assert_eq!(begin(2, T0 + 10, 60), Begun::InProgress, "{name}");
-        // A release by a non-owner changes nothing.
-        assert!(!store.release(&KEY, &token(2)).unwrap(), "{name}");
-        assert_eq!(begin(2, T0 + 59, 60), Begun::InProgress, "{name}");
-        // The lease lapses at T0 + 60: another caller takes the key over.
-        assert_eq!(begin(2, T0 + 60, 60), Begun::Started, "{name}");
-        // The first owner's complete is now lease-lost, and changes nothing.
-        assert_eq!(
-            store.complete(&KEY, &token(1), T0 + 300, T0 + 61).unwrap(),
-            Completion::LeaseLost,
-            "{name}"
-        );
-        assert_eq!(begin(3, T0 + 62, 60), Begun::InProgress, "{name}");
-        // The owner completes: every later begin or claim is a duplicate until expiry.
-        assert_eq!(
-            store.complete(&KEY, &token(2), T0 + 300, T0 + 62).unwrap(),
-            Completion::Completed,
-            "{name}"
-        );
-        assert_eq!(begin(3, T0 + 100, 60), Begun::AlreadyDone, "{name}");
-        assert_eq!(
-            store.claim(&KEY, T0 + 300, T0 + 100).unwrap(),
-            Claim::AlreadyClaimed
-        );
-        assert!(
-            !store.release(&KEY, &token(2)).unwrap(),
-            "a completed record is kept"
-        );
-        assert_eq!(begin(3, T0 + 299, 60), Begun::AlreadyDone, "{name}");
-        // After the record's expiry the key is free again (the envelope is then stale and
-        // the opener refuses it before any begin).
-        assert_eq!(begin(3, T0 + 300, 60), Begun::Started, "{name}");
-        // The owner releases: the key is free at once.
-        assert!(store.release(&KEY, &token(3)).unwrap(), "{name}");
-        assert_eq!(begin(4, T0 + 301, 60), Begun::Started, "{name}");
-        // A one-step claim on a live lease is in progress; on a lapsed one it claims.
-        let other =
-            ReplayKey::envelope("billing", "orders", "0190a4c2-0000-7000-8000-0000000000bb");
-        let req = LeaseRequest::new(token(5), T0, 60, T0 + 300);
-        assert_eq!(store.begin(&other, &req).unwrap(), Begun::Started);
-        assert_eq!(
-            store.claim(&other, T0 + 300, T0 + 1).unwrap(),
-            Claim::InProgress,
-            "{name}"
-        );
-        assert_eq!(
-            store.claim(&other, T0 + 300, T0 + 60).unwrap(),
-            Claim::Claimed,
-            "{name}"
-        );
-        assert_eq!(
-            store
-                .complete(&other, &token(5), T0 + 300, T0 + 61)
-                .unwrap(),
-            Completion::LeaseLost,
-            "{name}"
-        );
-        // Envelope and webhook records stay apart here too.
-        let hook = ReplayKey::webhook("billing", "orders", KEY.id);
-        assert_eq!(
-            store
-                .begin(&hook, &LeaseRequest::new(token(6), T0 + 302, 60, T0 + 900))
-                .unwrap(),
-            Begun::Started,
-            "{name}"
-        );
+        chaos::store_transitions(name, store.as_ref());
+    }
+}
+
+/// A store error at complete or release reaches the caller, never swallowed.
+#[test]
+fn store_errors_after_the_handler_are_reported() {
+    /// A memory store whose complete or release fails.
+    struct Flaky {
+        inner: MemoryReplayStore,
+        fail_complete: bool,
+    }
+    fn down() -> Error {
+        Error::StoreUnavailable(Box::new(std::io::Error::other("down")))
+    }
+    impl ReplayStore for Flaky {
+        fn begin(&self, k: &ReplayKey<'_>, r: &LeaseRequest) -> eventseal::Result<Begun> {
+            self.inner.begin(k, r)
+        }
+        fn complete(
+            &self,
+            k: &ReplayKey<'_>,
+            t: &LeaseToken,
+            e: i64,
+            n: i64,
+        ) -> eventseal::Result<Completion> {
+            if self.fail_complete {
+                return Err(down());
+            }
+            self.inner.complete(k, t, e, n)
+        }
+        fn release(&self, k: &ReplayKey<'_>, t: &LeaseToken) -> eventseal::Result<bool> {
+            if !self.fail_complete {
+                return Err(down());
+            }
+            self.inner.release(k, t)
+        }
+        fn claim(&self, k: &ReplayKey<'_>, e: i64, n: i64) -> eventseal::Result<Claim> {
+            self.inner.claim(k, e, n)
+        }
+    }
+    let w = World::new();
+    let flaky = |fail_complete| {
+        opener(
+            &w,
+            Arc::new(Flaky {
+                inner: MemoryReplayStore::new(100),
+                fail_complete,
+            }),
+        )
+    };
+    let env = w.seal(b"x");
+    match flaky(true).process(env.as_bytes(), |_| Ok::<_, ()>(())) {
+        Err(ProcessError::NotCompleted(e)) => assert_eq!(e.kind(), ErrorKind::StoreUnavailable),
+        other => panic!("{other:?}"),
+    }
+    match flaky(false).process(env.as_bytes(), |_| Err::<(), _>("handler")) {
+        Err(ProcessError::Handler {
+            error,
+            release: Some(e),
+        }) => {
+            assert_eq!(error, "handler");
+            assert_eq!(e.kind(), ErrorKind::StoreUnavailable);
+        }
+        other => panic!("{other:?}"),
     }
 }
 

@@ -427,6 +427,30 @@ fn leases_complete_release_and_lapse() {
     );
 }
 
+/// Every transition of the Redis scripts, as for the other stores (`tests/leases.rs`), and a
+/// record written before leases existed (value `1`) read as completed.
+#[test]
+fn lease_transitions() {
+    let redis = RedisServer::start(&[]);
+    let store = RedisReplayStore::new(&redis.url()).unwrap();
+    chaos::store_transitions("redis", &store);
+    let old = ReplayKey::envelope("billing", "orders", "0190a4c2-0000-7000-8000-0000000000dd");
+    redis.command(
+        None,
+        &["SET", &RedisReplayStore::redis_key(&old), "1", "EX", "600"],
+    );
+    let req =
+        eventseal::LeaseRequest::new(eventseal::LeaseToken::from_bytes([9; 16]), T0, 60, T0 + 300);
+    assert_eq!(
+        store.begin(&old, &req).unwrap(),
+        eventseal::Begun::AlreadyDone
+    );
+    assert_eq!(
+        store.claim(&old, T0 + 300, T0).unwrap(),
+        Claim::AlreadyClaimed
+    );
+}
+
 /// The chaos test on Redis (four threads of one consumer sharing a sync store).
 #[test]
 fn chaos_redis() {

@@ -74,6 +74,20 @@ struct Shard {
 }
 
 impl Shard {
+    /// Released records and taken-over leases leave their expiry items behind in the heap
+    /// (a heap cannot remove an item from its middle): when stale items outnumber live
+    /// records, rebuild the heap from the records, so a handler failing in a loop cannot
+    /// grow it past twice the live records (plus a constant).
+    fn compact(&mut self) {
+        if self.by_expiry.len() > 2 * self.live.len() + 1024 {
+            self.by_expiry = self
+                .live
+                .iter()
+                .map(|(fp, r)| Reverse((r.expires_at, *fp)))
+                .collect();
+        }
+    }
+
     /// Removes the entries expired at `now`; returns how many live entries went.
     fn purge(&mut self, now: i64) -> usize {
         let mut removed = 0;
@@ -190,6 +204,7 @@ impl MemoryReplayStore {
                         shard.live.insert(fp, Record { expires_at, lease });
                         if expires_at != r.expires_at {
                             shard.by_expiry.push(Reverse((expires_at, fp)));
+                            shard.compact();
                         }
                         return Ok(Some(Begun::Started));
                     }
@@ -203,6 +218,7 @@ impl MemoryReplayStore {
         }
         shard.live.insert(fp, Record { expires_at, lease });
         shard.by_expiry.push(Reverse((expires_at, fp)));
+        shard.compact();
         Ok(Some(Begun::Started))
     }
 

@@ -119,18 +119,17 @@ pub enum Claim {
 pub struct LeaseToken([u8; 16]);
 
 impl LeaseToken {
-    /// A fresh token: unique, and unpredictable to anyone without this thread's seed. It is
-    /// the first 16 bytes of SHA-256 over a 256-bit seed from the system's CSPRNG (drawn once
-    /// per thread) and a counter; a forked child draws a new seed (the seed is keyed by
-    /// process id), so it never repeats its parent's tokens. A CSPRNG call per token cost
-    /// more than the rest of a begin+complete pair together.
+    /// A fresh token: 16 bytes from the system's CSPRNG, drawn for each lease. (A token
+    /// derived from a seed and a counter would repeat in a cloned process: a VM snapshot, a
+    /// Lambda SnapStart restore, a process forked into a new pid namespace. A store that takes
+    /// its own token back as a resend would then accept a duplicate.)
     ///
     /// # Errors
     /// [`Error::Rng`](crate::Error::Rng).
     pub fn random() -> Result<Self> {
-        TOKEN_SOURCE
-            .with(|source| source.borrow_mut().next())
-            .map(Self)
+        let mut t = [0u8; 16];
+        crate::crypto::fill_random(&mut t)?;
+        Ok(Self(t))
     }
 
     /// A token with these bytes (for stores that read tokens back, and for tests).
@@ -150,42 +149,6 @@ impl LeaseToken {
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
-}
-
-/// Where lease tokens come from: a seed from the CSPRNG and a counter.
-struct TokenSource {
-    pid: u32,
-    seed: [u8; 32],
-    counter: u64,
-}
-
-impl TokenSource {
-    fn next(&mut self) -> Result<[u8; 16]> {
-        let pid = std::process::id();
-        if pid != self.pid {
-            crate::crypto::fill_random(&mut self.seed)?;
-            self.pid = pid;
-            self.counter = 0;
-        }
-        self.counter = self.counter.wrapping_add(1);
-        let mut input = [0u8; 40];
-        let (seed, counter) = input.split_at_mut(32);
-        seed.copy_from_slice(&self.seed);
-        counter.copy_from_slice(&self.counter.to_le_bytes());
-        let digest = crate::crypto::sha256_once(&input);
-        let mut t = [0u8; 16];
-        if let Some(head) = digest.get(..16) {
-            t.copy_from_slice(head);
-        }
-        Ok(t)
-    }
-}
-
-thread_local! {
-    /// Process id 0 (never a user process's): the first token draws the seed.
-    static TOKEN_SOURCE: std::cell::RefCell<TokenSource> = const {
-        std::cell::RefCell::new(TokenSource { pid: 0, seed: [0; 32], counter: 0 })
-    };
 }
 
 impl std::fmt::Debug for LeaseToken {

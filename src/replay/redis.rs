@@ -316,8 +316,12 @@ fn ttl_ms(expires_at: i64, now: i64, margin: Duration) -> i64 {
         .saturating_sub(now)
         .saturating_mul(1000)
         .saturating_add(margin_ms)
-        .clamp(1, i64::MAX)
+        .clamp(1, MAX_TTL_MS)
 }
+
+/// The longest time to live sent: 100 years. Redis refuses an expiry beyond its own limit
+/// (about `i64::MAX` milliseconds from now), which a huge webhook retention would reach.
+const MAX_TTL_MS: i64 = 100 * 365 * 86_400 * 1000;
 
 fn script(source: &str, key: &ReplayKey<'_>) -> redis::Cmd {
     let mut cmd = redis::cmd("EVAL");
@@ -824,10 +828,13 @@ mod tests {
         assert_eq!(ttl(i64::MIN, i64::MAX, Duration::ZERO), "1");
         assert_eq!(ttl(10, 20, Duration::from_secs(5)), "1");
         assert_eq!(ttl(10, 11, Duration::from_secs(5)), "4000");
-        // Far-future expiries and huge margins saturate instead of wrapping negative.
-        assert_eq!(ttl(i64::MAX, 0, Duration::ZERO), i64::MAX.to_string());
-        assert_eq!(ttl(i64::MAX, i64::MIN, Duration::MAX), i64::MAX.to_string());
-        assert_eq!(ttl(100, 0, Duration::MAX), i64::MAX.to_string());
+        // Far-future expiries and huge margins are capped at 100 years (Redis refuses an
+        // expiry past its own limit) instead of wrapping negative.
+        let cap = MAX_TTL_MS.to_string();
+        assert_eq!(ttl(i64::MAX, 0, Duration::ZERO), cap);
+        assert_eq!(ttl(i64::MAX, i64::MIN, Duration::MAX), cap);
+        assert_eq!(ttl(100, 0, Duration::MAX), cap);
+        assert_eq!(ttl(1000, 0, Duration::ZERO), "1000000");
     }
 
     #[test]

@@ -322,10 +322,12 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
         Some(p) => Some(Output::prepare(Some(p), "--header-output", 0o600)?),
         None => None,
     };
-    if matches!(
-        (&output, &header_output),
-        (Output::Stdout, Some(Output::Stdout))
-    ) {
+    if a.handler.is_empty()
+        && matches!(
+            (&output, &header_output),
+            (Output::Stdout, Some(Output::Stdout))
+        )
+    {
         return Err(Failure::Usage(
             "--output and --header-output both write to stdout; give one a file".to_owned(),
         ));
@@ -388,21 +390,14 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
                 context: hint.into_iter().collect(),
             }
         }
-        ProcessError::Handler { error, release } => {
-            if let Some(r) = release {
-                eprintln!(
-                    "eventseal: warning: the envelope's lease could not be released ({r}); \
-                     it lapses after --lease"
-                );
-            }
-            error
-        }
-        ProcessError::NotCompleted(e) => Failure::Rejected {
-            context: vec![format!(
-                "the work succeeded, but the envelope's record could not be completed: {e}"
-            )],
-            error: e,
+        ProcessError::Handler { error, release } => match (error, release) {
+            (Failure::HandlerFailed(msg), Some(r)) => Failure::HandlerFailed(format!(
+                "{msg}\neventseal: warning: the envelope's lease could not be released ({r}); \
+                 it lapses after --lease"
+            )),
+            (other, _) => other,
         },
+        ProcessError::NotCompleted(e) => Failure::NotCompleted(e),
     })
 }
 

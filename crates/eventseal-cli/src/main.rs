@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success; 2 usage error; 3 envelope rejected (first stderr line
 //! `eventseal: rejected: KIND`); 4 the handler of `open … -- HANDLER` failed (the envelope
-//! is released); 1 any other failure (I/O, unreadable key file, …).
+//! is released); 5 the work was done but the record could not be completed (`eventseal: not
+//! completed: KIND`); 1 any other failure (I/O, unreadable key file, …).
 //! Every input is read up to its limit plus one byte; every output file is written through a
 //! temporary file and a rename.
 
@@ -30,7 +31,9 @@ use clap::{ArgGroup, Parser, Subcommand};
                   Durations: 90 or 90s, 5m, 25h, 2d.\n\
                   Exit codes: 0 success, 1 failure (I/O, keys), 2 usage, 3 rejected \
                   (first stderr line: eventseal: rejected: KIND), 4 the handler of \
-                  `open … -- HANDLER` failed (the envelope is released for a retry)."
+                  `open … -- HANDLER` failed (the envelope is released for a retry), 5 the \
+                  work was done but the envelope's record could not be completed \
+                  (eventseal: not completed: lease-lost or store-unavailable)."
 )]
 struct Cli {
     /// Print the library's detail for a rejection, and the audit events, on stderr.
@@ -142,6 +145,9 @@ pub enum Failure {
     Usage(String),
     /// `open … -- HANDLER`: the handler failed; the envelope was released (exit 4).
     HandlerFailed(String),
+    /// The handler ran (or the output was written), but the envelope's record could not be
+    /// completed: `lease-lost` or `store-unavailable` (exit 5).
+    NotCompleted(eventseal::Error),
     /// Anything else (exit 1).
     Other(String),
 }
@@ -232,6 +238,17 @@ fn main() -> ExitCode {
         Err(Failure::HandlerFailed(msg)) => {
             eprintln!("eventseal: handler failed: {msg}");
             ExitCode::from(4)
+        }
+        Err(Failure::NotCompleted(error)) => {
+            eprintln!("eventseal: not completed: {}", error.kind());
+            eprintln!(
+                "eventseal: the handler succeeded (or the output was written), but the \
+                 envelope's record could not be completed: it may be processed again"
+            );
+            if cli.verbose {
+                eprintln!("eventseal: detail: {error}");
+            }
+            ExitCode::from(5)
         }
         Err(Failure::Other(msg)) => {
             eprintln!("eventseal: error: {msg}");

@@ -128,6 +128,7 @@ fn a_delivery_while_the_handler_runs_is_in_progress() {
         d,
         b"",
     );
+    assert_eq!(plain.status.code(), Some(3));
     assert_eq!(
         String::from_utf8_lossy(&plain.stderr),
         "eventseal: rejected: in-progress\n"
@@ -137,6 +138,35 @@ fn a_delivery_while_the_handler_runs_is_in_progress() {
     assert!(!d.join("second-ran").exists());
     let after = open_with(d, "env.json", &[], "true").output().unwrap();
     assert_eq!(stderr(&after), "eventseal: rejected: replayed\n");
+}
+
+/// A handler slower than its lease: another open takes the lapsed lease over and completes;
+/// the first then cannot complete: exit 5, `eventseal: not completed: lease-lost`.
+#[test]
+fn a_lapsed_lease_is_not_completed_exit_5() {
+    let dir = setup();
+    let d = dir.path();
+    seal_to(d, "env.json", b"x");
+    let slow = open_with(d, "env.json", &["--lease", "1s"], "touch started; sleep 3")
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !d.join("started").exists() {
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(2100));
+    let fast = open_with(d, "env.json", &["--lease", "1s"], "true")
+        .output()
+        .unwrap();
+    assert!(fast.status.success(), "{}", stderr(&fast));
+    let slow = slow.wait_with_output().unwrap();
+    assert_eq!(slow.status.code(), Some(5), "{}", stderr(&slow));
+    assert!(
+        stderr(&slow).starts_with("eventseal: not completed: lease-lost\n"),
+        "{}",
+        stderr(&slow)
+    );
 }
 
 /// eventseal killed (SIGKILL) while its handler runs: the envelope stays in progress until
