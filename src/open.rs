@@ -33,8 +33,8 @@ use crate::envelope::{payload_aad, signed_message, Header, Limits, UntrustedEnve
 use crate::error::{Error, Result};
 use crate::eventbridge::DeliveredEvent;
 use crate::keys::{ConsumerKey, RecipientKey};
-use crate::process::{Lease, LeaseRecord, OwnedKey, ProcessError};
-use crate::replay::{Begun, Claim, LeaseRequest, LeaseToken, ReplayKey, ReplayStore};
+use crate::process::{Lease, OwnedKey, ProcessError};
+use crate::replay::{Claim, LeaseRequest, LeaseToken, ReplayKey, ReplayStore};
 use crate::time::{Clock, Freshness, SystemClock};
 use crate::trust::{TrustStore, TrustedSource};
 use crate::wrap;
@@ -253,7 +253,7 @@ impl<'k> FreshEnvelope<'k> {
     ) -> Result<LeasedEnvelope<'k, 's>> {
         let (key, request) = self.lease_request(lease)?;
         let begun = store.begin(&key.key(), &request)?;
-        let record = self.started(begun, key, request)?;
+        let record = crate::process::started(begun, key, &request)?;
         Ok(LeasedEnvelope {
             inner: self.inner,
             lease: Lease::new(store, record),
@@ -272,7 +272,7 @@ impl<'k> FreshEnvelope<'k> {
     ) -> Result<AsyncLeasedEnvelope<'k, 's>> {
         let (key, request) = self.lease_request(lease)?;
         let begun = store.begin_async(key.key(), request).await?;
-        let record = self.started(begun, key, request)?;
+        let record = crate::process::started(begun, key, &request)?;
         Ok(AsyncLeasedEnvelope {
             inner: self.inner,
             lease: crate::process::AsyncLease::new(store, record),
@@ -285,19 +285,6 @@ impl<'k> FreshEnvelope<'k> {
         let secs = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX).max(1);
         let request = LeaseRequest::new(LeaseToken::random()?, self.now, secs, self.replay_expiry);
         Ok((key, request))
-    }
-
-    fn started(&self, begun: Begun, key: OwnedKey, request: LeaseRequest) -> Result<LeaseRecord> {
-        match begun {
-            Begun::Started => Ok(LeaseRecord {
-                key,
-                token: request.token,
-                expires_at: request.expires_at,
-                now: request.now,
-            }),
-            Begun::InProgress => Err(Error::InProgress),
-            Begun::AlreadyDone => Err(Error::Replayed),
-        }
     }
 
     /// Skips the replay check. **Dangerous**: the same envelope can then be opened any number

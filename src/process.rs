@@ -15,7 +15,9 @@
 //! only within its validity window (freshness is checked before every begin).
 
 use crate::error::{Disposition, Error, Result};
-use crate::replay::{Completion, LeaseToken, ReplayKey, ReplayKind, ReplayStore};
+use crate::replay::{
+    Begun, Completion, LeaseRequest, LeaseToken, ReplayKey, ReplayKind, ReplayStore,
+};
 
 /// The default lease: how long a handler may run before another delivery may take the
 /// envelope over (Lambda Powertools' idempotency utility uses the same order of magnitude).
@@ -60,6 +62,20 @@ pub(crate) struct LeaseRecord {
 }
 
 /// `lease-lost` is an error, and audited: the handler may have run twice.
+/// The record a begin started, or the rejection of a begin that did not start.
+pub(crate) fn started(begun: Begun, key: OwnedKey, request: &LeaseRequest) -> Result<LeaseRecord> {
+    match begun {
+        Begun::Started => Ok(LeaseRecord {
+            key,
+            token: request.token,
+            expires_at: request.expires_at,
+            now: request.now,
+        }),
+        Begun::InProgress => Err(Error::InProgress),
+        Begun::AlreadyDone => Err(Error::Replayed),
+    }
+}
+
 fn completed(c: Completion) -> Result<()> {
     match c {
         Completion::Completed => Ok(()),

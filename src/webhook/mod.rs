@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::process::{Lease, LeaseRecord, OwnedKey, ProcessError};
-use crate::replay::{Begun, Claim, LeaseRequest, LeaseToken, ReplayKey, ReplayStore};
+use crate::process::{Lease, OwnedKey, ProcessError};
+use crate::replay::{Claim, LeaseRequest, LeaseToken, ReplayKey, ReplayStore};
 
 mod discord;
 mod generic;
@@ -335,7 +335,8 @@ pub fn verify_and_process<T, E>(
     let begun = store
         .begin(&key.key(), &lease_request)
         .map_err(ProcessError::Rejected)?;
-    let record = started(begun, key, &lease_request).map_err(ProcessError::Rejected)?;
+    let record =
+        crate::process::started(begun, key, &lease_request).map_err(ProcessError::Rejected)?;
     crate::process::run_leased(Lease::new(store, record), &verified, handler)
 }
 
@@ -370,22 +371,10 @@ where
         .begin_async(key.key(), lease_request)
         .await
         .map_err(ProcessError::Rejected)?;
-    let record = started(begun, key, &lease_request).map_err(ProcessError::Rejected)?;
+    let record =
+        crate::process::started(begun, key, &lease_request).map_err(ProcessError::Rejected)?;
     let lease = crate::process::AsyncLease::new(store, record);
     crate::process::run_leased_async(lease, verified, handler).await
-}
-
-fn started(begun: Begun, key: OwnedKey, request: &LeaseRequest) -> Result<LeaseRecord> {
-    match begun {
-        Begun::Started => Ok(LeaseRecord {
-            key,
-            token: request.token,
-            expires_at: request.expires_at,
-            now: request.now,
-        }),
-        Begun::InProgress => Err(Error::InProgress),
-        Begun::AlreadyDone => Err(Error::Replayed),
-    }
 }
 
 /// How long a verified delivery is claimed.

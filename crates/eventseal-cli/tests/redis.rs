@@ -51,3 +51,48 @@ fn chaos_through_processes_over_redis() {
     println!("redis, processes: {processed} processed, {failed} handler failures, {in_progress} in-progress redeliveries");
     assert!(failed > 20);
 }
+
+/// Without a handler, `open` completes the envelope only after the output is written; a
+/// failed write releases it for a retry. The write is made to fail with a file-size limit
+/// (`ulimit -f`, SIGXFSZ ignored so the write returns EFBIG), which does not reach the
+/// replay store: it is a separate process here, a redis-server.
+#[test]
+fn a_failed_output_write_releases_the_envelope() {
+    let redis = RedisServer::start(&[]);
+    let dir = setup();
+    let d = dir.path();
+    let payload = vec![b'x'; 64 * 1024];
+    seal_to(d, "env.json", &payload);
+    let url = redis.url();
+    let open = format!(
+        "{} open --recipient-key keys/billing.recipient.jwk --trust keys/orders.verify.jwk \
+         --replay-redis {url} env.json --output out.bin",
+        bin().get_program().to_string_lossy()
+    );
+    let limited = std::process::Command::new("sh")
+        .args(["-c", &format!("trap '' XFSZ; ulimit -f 8; exec {open}")])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(limited.status.code(), Some(1), "{limited:?}");
+    let stderr = String::from_utf8_lossy(&limited.stderr);
+    assert!(stderr.starts_with("eventseal: error: out.bin:"), "{stderr}");
+    assert!(!d.join("out.bin").exists());
+    // Released: the retry writes it, and a third open is a duplicate.
+    let retry = std::process::Command::new("sh")
+        .args(["-c", &format!("exec {open}")])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(retry.status.success(), "{retry:?}");
+    assert_eq!(std::fs::read(d.join("out.bin")).unwrap(), payload);
+    let third = std::process::Command::new("sh")
+        .args(["-c", &format!("exec {open}")])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&third.stderr),
+        "eventseal: rejected: replayed\n"
+    );
+}
