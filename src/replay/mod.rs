@@ -199,6 +199,18 @@ pub enum Begun {
     AlreadyDone,
 }
 
+/// A one-step claim is a begin that writes a completed record at once: its outcome is the
+/// begin's.
+impl From<Begun> for Claim {
+    fn from(b: Begun) -> Self {
+        match b {
+            Begun::Started => Claim::Claimed,
+            Begun::AlreadyDone => Claim::AlreadyClaimed,
+            Begun::InProgress => Claim::InProgress,
+        }
+    }
+}
+
 /// The outcome of [`ReplayStore::complete`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]

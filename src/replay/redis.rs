@@ -379,11 +379,7 @@ fn begun(reply: redis::Value) -> Result<Begun> {
 }
 
 fn claimed(reply: redis::Value) -> Result<Claim> {
-    Ok(match begun(reply)? {
-        Begun::Started => Claim::Claimed,
-        Begun::InProgress => Claim::InProgress,
-        Begun::AlreadyDone => Claim::AlreadyClaimed,
-    })
+    begun(reply).map(Claim::from)
 }
 
 fn completion(reply: redis::Value) -> Result<Completion> {

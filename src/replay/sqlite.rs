@@ -362,10 +362,7 @@ impl ReplayStore for SqliteReplayStore {
     }
 
     fn claim(&self, key: &ReplayKey<'_>, expires_at: i64, now: i64) -> Result<Claim> {
-        Ok(match self.begin_record(key, expires_at, None, now)? {
-            Begun::Started => Claim::Claimed,
-            Begun::AlreadyDone => Claim::AlreadyClaimed,
-            Begun::InProgress => Claim::InProgress,
-        })
+        self.begin_record(key, expires_at, None, now)
+            .map(Claim::from)
     }
 }
