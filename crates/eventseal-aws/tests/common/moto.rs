@@ -1,0 +1,304 @@
+//! A local AWS-compatible server for the tests: moto's standalone server (moto 5.2.5), started
+//! on a loopback port by the test that needs it and killed when it is dropped. The real SDK
+//! clients reach it through their endpoint setting (`AWS_ENDPOINT_URL` for the CLI's
+//! processes).
+//!
+//! moto runs in a Python virtual environment: `EVENTSEAL_MOTO_PYTHON` names its interpreter,
+//! or the first test to need it creates one under `target/moto-venv` (`python3 -m venv`, then
+//! `pip install "moto[server]==5.2.5"`; needs python3 and PyPI). `.ci/run` creates it before
+//! the tests.
+//!
+//! Known differences of moto 5.2.5 from AWS, handled here and never by loosening eventseal:
+//! - each request runs under one lock (tests/moto/serve.py): moto's threaded server does not
+//!   serialise conditional writes on one key across concurrent requests;
+//! - its rule -> SQS delivery drops the event's `account` field, which real EventBridge always
+//!   sets and the binding needs: [`SQS_TARGET_TRANSFORMER`] rebuilds AWS's delivered shape;
+//! - it cannot fail single entries of a valid PutEvents request: the per-entry retry is also
+//!   tested against a recorded response (tests/put_events.rs).
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The account moto's resources live in.
+pub const ACCOUNT: &str = "123456789012";
+/// The region the tests use.
+pub const REGION: &str = "us-east-1";
+
+/// moto's version, pinned: its differences from AWS (above) are known for this one.
+const MOTO: &str = "moto[server]==5.2.5";
+
+/// The target's InputTransformer that rebuilds the event as AWS delivers it (moto's own
+/// rule -> SQS delivery leaves out `account`). moto substitutes values as they are, so string
+/// placeholders are quoted here.
+pub const SQS_TARGET_TRANSFORMER: (&str, &str) = (
+    r#"{"version":"$.version","id":"$.id","detail-type":"$.detail-type","source":"$.source","account":"$.account","time":"$.time","region":"$.region","resources":"$.resources","detail":"$.detail"}"#,
+    r#"{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", "account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, "detail": <detail>}"#,
+);
+
+fn workspace_target() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target")
+}
+
+/// The Python interpreter of a virtual environment with moto (created on first use).
+pub fn moto_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Some(p) = std::env::var_os("EVENTSEAL_MOTO_PYTHON") {
+                return PathBuf::from(p);
+            }
+            let venv = workspace_target().join("moto-venv");
+            let python = venv.join("bin/python");
+            let has_moto = |p: &Path| {
+                Command::new(p)
+                    .args(["-c", "import moto.server, werkzeug"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if has_moto(&python) {
+                return python;
+            }
+            // One creator across processes: a lock directory.
+            let lock = workspace_target().join("moto-venv.lock");
+            std::fs::create_dir_all(workspace_target()).unwrap();
+            let start = Instant::now();
+            while std::fs::create_dir(&lock).is_err() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(600),
+                    "waited 10 minutes for {} (remove it if stale)",
+                    lock.display()
+                );
+                std::thread::sleep(Duration::from_millis(500));
+                if has_moto(&python) {
+                    return python;
+                }
+            }
+            let result = (|| {
+                if has_moto(&python) {
+                    return Ok(());
+                }
+                let ok = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .map_err(|e| format!("python3 -m venv: {e}"))?;
+                if !ok.success() {
+                    return Err("python3 -m venv failed".to_owned());
+                }
+                let ok = Command::new(&python)
+                    .args(["-m", "pip", "install", "--quiet", MOTO])
+                    .status()
+                    .map_err(|e| format!("pip: {e}"))?;
+                if !ok.success() {
+                    return Err(format!("pip install {MOTO} failed"));
+                }
+                Ok(())
+            })();
+            let _ = std::fs::remove_dir(&lock);
+            if let Err(e) = result {
+                panic!("cannot set up moto for the AWS tests: {e}");
+            }
+            python
+        })
+        .clone()
+}
+
+/// A running moto server.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts a server on a free loopback port and waits until it answers.
+    pub fn start() -> Self {
+        let python = moto_python();
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let serve = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto/serve.py");
+        let child = Command::new(python)
+            .arg(serve)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let mut moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let start = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("moto exited at start: {status}");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// The SDK configuration for this server: static test credentials, [`REGION`], the
+    /// server as the endpoint (what `AWS_ENDPOINT_URL` sets).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config_for(&self.endpoint).await
+    }
+
+    /// Environment variables that point a process's SDK at this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The SDK configuration for an endpoint (also one where nothing listens).
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .timeout_config(eventseal_aws::dynamodb::default_timeouts())
+        .load()
+        .await
+}
+
+/// Creates a replay table with the Powertools schema (partition key `id`, on-demand).
+pub async fn create_replay_table(client: &aws_sdk_dynamodb::Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A bus, a queue, and a rule delivering the bus's events from `eb_source` to the queue (with
+/// [`SQS_TARGET_TRANSFORMER`]). Returns the queue URL.
+pub async fn bus_to_queue(config: &aws_config::SdkConfig, bus: &str, eb_source: &str) -> String {
+    use aws_sdk_eventbridge::types::{InputTransformer, Target};
+    let events = aws_sdk_eventbridge::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    events.create_event_bus().name(bus).send().await.unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{bus}-queue"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{bus}-queue");
+    events
+        .put_rule()
+        .name(format!("{bus}-rule"))
+        .event_bus_name(bus)
+        .event_pattern(serde_json::json!({ "source": [eb_source] }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let (paths, template) = SQS_TARGET_TRANSFORMER;
+    let paths: std::collections::HashMap<String, String> = serde_json::from_str(paths).unwrap();
+    events
+        .put_targets()
+        .rule(format!("{bus}-rule"))
+        .event_bus_name(bus)
+        .targets(
+            Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .input_transformer(
+                    InputTransformer::builder()
+                        .set_input_paths_map(Some(paths))
+                        .input_template(template)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    queue_url
+}
+
+/// Receives every message now in the queue (without deleting them) and builds the Lambda
+/// SQS event a function would get for them, as JSON (Lambda's shape).
+pub async fn receive_all(config: &aws_config::SdkConfig, queue_url: &str) -> serde_json::Value {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut records = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            records.push(serde_json::json!({
+                "messageId": m.message_id.unwrap(),
+                "receiptHandle": m.receipt_handle.unwrap(),
+                "body": m.body.unwrap(),
+                "attributes": { "ApproximateReceiveCount": "1" },
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body.unwrap_or_default(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:queue"),
+                "awsRegion": REGION,
+            }));
+        }
+    }
+    serde_json::json!({ "Records": records })
+}
