@@ -13,6 +13,8 @@
 //!
 //! tests/lambda_example.rs invokes [`handler`] with a real `LambdaEvent`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -33,13 +35,15 @@ async fn handle_order(opened: Opened, record: RecordContext) -> Result<(), Error
     Ok(())
 }
 
+/// The handler's future, boxed so that the processor has a nameable type.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+fn handle(opened: Opened, record: RecordContext) -> HandlerFuture {
+    Box::pin(handle_order(opened, record))
+}
+
 /// The processor type this function uses.
-pub type Processor = BatchProcessor<
-    fn(
-        Opened,
-        RecordContext,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send>>,
->;
+pub type Processor = BatchProcessor<fn(Opened, RecordContext) -> HandlerFuture>;
 
 /// Builds the processor from the consumer's key, trust and replay store.
 pub fn processor(
@@ -49,8 +53,7 @@ pub fn processor(
     permanent: PermanentRejections,
 ) -> Processor {
     let opener = Arc::new(AsyncOpener::new([key], trust, store));
-    let handler: fn(Opened, RecordContext) -> _ =
-        |opened, record| Box::pin(handle_order(opened, record));
+    let handler: fn(Opened, RecordContext) -> HandlerFuture = handle;
     BatchProcessor::new(opener, handler).with_permanent_rejections(permanent)
 }
 

@@ -27,7 +27,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use eventseal::{AsyncOpener, Disposition, ErrorKind, Opened, ProcessError};
@@ -268,7 +268,7 @@ where
     pub async fn process_sqs_report(&self, event: SqsEvent) -> BatchReport {
         let records = event.records;
         let fifo = records.iter().any(is_fifo);
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; records.len()];
+        let outcomes: Vec<Option<Outcome>> = vec![None; records.len()];
         let ids: Vec<String> = records
             .iter()
             .map(|r| r.message_id.clone().unwrap_or_default())
@@ -296,40 +296,29 @@ where
             units = records.into_iter().enumerate().map(|r| vec![r]).collect();
         }
 
-        let workers = Arc::new(Semaphore::new(self.workers));
+        // One task per unit, all spawned at once (idle runtime threads take them from the
+        // queue: opening is CPU work), each running only while it holds one of `workers`
+        // permits. Outcomes are written as they are known, so a unit whose handler panicked
+        // leaves only its unfinished records unset.
+        let permits = Arc::new(Semaphore::new(self.workers));
+        let results: Arc<Mutex<Vec<Option<Outcome>>>> = Arc::new(Mutex::new(outcomes));
         let mut tasks = JoinSet::new();
-        let mut unit_of_task = HashMap::new();
         for unit in units {
-            let Ok(permit) = Arc::clone(&workers).acquire_owned().await else {
-                break; // never closed
-            };
-            let indices: Vec<usize> = unit.iter().map(|(i, _)| *i).collect();
-            let this = self.clone();
-            let handle = tasks.spawn(async move {
-                let _permit = permit;
-                this.run_unit(unit).await
+            let (this, permits, results) =
+                (self.clone(), Arc::clone(&permits), Arc::clone(&results));
+            tasks.spawn(async move {
+                let Ok(_permit) = permits.acquire().await else {
+                    return; // never closed
+                };
+                this.run_unit(unit, &results).await;
             });
-            unit_of_task.insert(handle.id(), indices);
         }
-        while let Some(joined) = tasks.join_next_with_id().await {
-            match joined {
-                Ok((_, results)) => {
-                    for (i, outcome) in results {
-                        if let Some(slot) = outcomes.get_mut(i) {
-                            *slot = Some(outcome);
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(target: "eventseal::audit", "a record's handler panicked: {e}");
-                    for i in unit_of_task.get(&e.id()).into_iter().flatten() {
-                        if let Some(slot) = outcomes.get_mut(*i) {
-                            *slot = Some(Outcome::Panicked);
-                        }
-                    }
-                }
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                tracing::error!(target: "eventseal::audit", "a record's handler panicked: {e}");
             }
         }
+        let outcomes = std::mem::take(&mut *lock(&results));
         BatchReport {
             records: ids
                 .into_iter()
@@ -344,12 +333,20 @@ where
 
     /// One unit in order; after a failure the unit's remaining records are skipped (a unit
     /// of a standard queue has one record).
-    async fn run_unit(&self, unit: Vec<(usize, SqsMessage)>) -> Vec<(usize, Outcome)> {
-        let mut out = Vec::with_capacity(unit.len());
+    async fn run_unit(
+        &self,
+        unit: Vec<(usize, SqsMessage)>,
+        results: &Mutex<Vec<Option<Outcome>>>,
+    ) {
+        let set = |i: usize, outcome: Outcome| {
+            if let Some(slot) = lock(results).get_mut(i) {
+                *slot = Some(outcome);
+            }
+        };
         let mut failed = false;
         for (i, record) in unit {
             if failed {
-                out.push((i, Outcome::Skipped));
+                set(i, Outcome::Skipped);
                 continue;
             }
             let context = RecordContext {
@@ -365,9 +362,8 @@ where
                 None => self.permanent(ErrorKind::Malformed, &context.message_id),
             };
             failed = outcome.is_failure();
-            out.push((i, outcome));
+            set(i, outcome);
         }
-        out
     }
 
     /// Opens and handles one delivered EventBridge event.
@@ -481,6 +477,12 @@ where
         ))
         .await
     }
+}
+
+/// A lock that a panicking handler cannot poison for the rest of the batch (the data under
+/// it is written whole or not at all).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Whether a record comes from a FIFO queue.
