@@ -60,6 +60,11 @@ pub struct SealArgs {
     /// The EventBridge Source, with --eventbridge-entry.
     #[arg(long, value_name = "EB_SOURCE", requires = "eventbridge_entry")]
     source_name: Option<String>,
+    /// With --eventbridge-entry: send the entry to the bus with PutEvents (AWS configuration
+    /// from the environment, including AWS_ENDPOINT_URL) and print the EventBridge event id,
+    /// instead of writing the entry. A failed entry exits 1 with EventBridge's error code.
+    #[arg(long, requires = "eventbridge_entry", conflicts_with = "output")]
+    put: bool,
     /// The payload's content type.
     #[arg(long, default_value = eventseal::DEFAULT_CONTENT_TYPE)]
     content_type: String,
@@ -75,7 +80,7 @@ pub struct SealArgs {
 }
 
 #[derive(clap::Args)]
-#[command(group(ArgGroup::new("replay").required(true).args(["replay_db", "replay_redis", "no_replay_check"])))]
+#[command(group(ArgGroup::new("replay").required(true).args(["replay_db", "replay_redis", "replay_dynamodb", "no_replay_check"])))]
 pub struct OpenArgs {
     /// The consumer's key: a recipient secret JWK or a pre-shared oct JWK; repeat during key
     /// rotation.
@@ -113,9 +118,28 @@ pub struct OpenArgs {
     /// server's certificate, instead of the platform's roots.
     #[arg(long, value_name = "FILE", requires = "replay_redis")]
     replay_redis_ca: Option<PathBuf>,
+    /// DynamoDB table that records opened envelopes, shared by every instance of the consumer
+    /// (a Lambda Powertools-compatible idempotency table; AWS configuration from the
+    /// environment, including AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "TABLE", conflicts_with = "now")]
+    pub(crate) replay_dynamodb: Option<String>,
     /// DANGEROUS: do not check or record replays (for inspecting archived envelopes).
     #[arg(long)]
     no_replay_check: bool,
+    /// The input is a Lambda SQS event (`{"Records":[{"messageId":…,"body":…},…]}`) whose
+    /// bodies are delivered EventBridge events (implies --eventbridge): runs the handler once
+    /// per opened record and prints the partial batch response
+    /// (`{"batchItemFailures":[{"itemIdentifier":…}]}`) on stdout; exit 0 when it could.
+    #[arg(long, requires = "handler", conflicts_with_all = ["output", "header_output", "no_replay_check"])]
+    pub(crate) sqs_batch: bool,
+    /// With --sqs-batch: list permanently rejected records (forged, tampered, stale, …) as
+    /// failures, so the queue's redrive policy moves them to its dead-letter queue, instead of
+    /// dropping them with an audit event.
+    #[arg(long, requires = "sqs_batch")]
+    pub(crate) dead_letter_permanent: bool,
+    /// With --sqs-batch: handle at most N records at once [default: the available cores].
+    #[arg(long, value_name = "N", requires = "sqs_batch", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) workers: Option<u16>,
     /// Allowed clock skew.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
     max_skew: Duration,
@@ -264,6 +288,11 @@ pub fn seal(a: SealArgs) -> Result<(), Failure> {
         (Some(bus), Some(source)) if a.eventbridge_entry => {
             let entry = PutEventsEntry::new(&envelope, source, bus)
                 .map_err(|e| Failure::Other(e.to_string()))?;
+            if a.put {
+                // The event id EventBridge assigned, on stdout.
+                let event_id = crate::aws::put_entry(entry)?;
+                return output.commit(format!("{event_id}\n").as_bytes());
+            }
             format!("[{}]", entry.to_json())
         }
         _ => envelope.into_string(),
@@ -342,23 +371,64 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
         Some(t) => Arc::new(FixedClock::new(t)),
         None => Arc::new(SystemClock),
     };
+    let freshness = Freshness::default()
+        .with_max_skew(a.max_skew)
+        .with_max_lifetime(a.max_lifetime);
+    if a.sqs_batch {
+        let input = Source::main_input(a.input.as_deref(), a.envelope.as_deref())
+            .read_bounded(crate::aws::MAX_SQS_EVENT_BYTES, "--input")?;
+        let store = match (&a.replay_db, &a.replay_redis, &a.replay_dynamodb) {
+            (Some(db), _, _) => crate::aws::BatchStore::Sqlite(db.clone()),
+            (None, Some(url), _) => crate::aws::BatchStore::Redis {
+                url: url.clone(),
+                ca: match &a.replay_redis_ca {
+                    Some(path) => Some(
+                        Source::from_arg(path)
+                            .read_bounded(io::MAX_CA_FILE_BYTES, "--replay-redis-ca")?,
+                    ),
+                    None => None,
+                },
+            },
+            (None, None, Some(table)) => crate::aws::BatchStore::DynamoDb(table.clone()),
+            (None, None, None) => {
+                return Err(Failure::Usage(
+                    "--sqs-batch needs a replay store (--replay-db, --replay-redis or \
+                     --replay-dynamodb)"
+                        .to_owned(),
+                ))
+            }
+        };
+        return crate::aws::sqs_batch(
+            &input,
+            crate::aws::Batch {
+                keys,
+                trust,
+                freshness,
+                clock,
+                lease: a.lease,
+                store,
+                dead_letter_permanent: a.dead_letter_permanent,
+                workers: a.workers.map(usize::from),
+                handler: a.handler,
+            },
+        );
+    }
     let input = Source::main_input(a.input.as_deref(), a.envelope.as_deref())
         .read_bounded(envelope_input_limit(), "--input")?;
-    let opener = match (&a.replay_db, &a.replay_redis) {
-        (Some(db), _) => Opener::new(keys, trust.clone(), sqlite_store(db, clock.now())?),
-        (None, Some(url)) => Opener::new(
+    let opener = match (&a.replay_db, &a.replay_redis, &a.replay_dynamodb) {
+        (Some(db), _, _) => Opener::new(keys, trust.clone(), sqlite_store(db, clock.now())?),
+        (None, Some(url), _) => Opener::new(
             keys,
             trust.clone(),
             redis_store(url, a.replay_redis_ca.as_deref())?,
         ),
-        (None, None) => Opener::new_without_replay_check_dangerous(keys, trust.clone()),
+        (None, None, Some(table)) => {
+            Opener::new(keys, trust.clone(), crate::aws::dynamodb_store(table)?)
+        }
+        (None, None, None) => Opener::new_without_replay_check_dangerous(keys, trust.clone()),
     }
     .with_clock(clock)
-    .with_freshness(
-        Freshness::default()
-            .with_max_skew(a.max_skew)
-            .with_max_lifetime(a.max_lifetime),
-    )
+    .with_freshness(freshness)
     .with_lease(a.lease);
     let bytes = trim_line_end(&input);
     // The work done under the envelope's lease: the handler, or writing the outputs. Its
@@ -403,7 +473,7 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
 
 /// Runs the handler with the payload on its stdin and the verified envelope's id, source and
 /// event type in its environment; its stdout and stderr are eventseal's.
-fn run_handler(program: &str, args: &[String], opened: &Opened) -> Result<(), Failure> {
+pub(crate) fn run_handler(program: &str, args: &[String], opened: &Opened) -> Result<(), Failure> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let h = opened.header();
@@ -549,7 +619,19 @@ pub fn inspect(a: InspectArgs) -> Result<(), Failure> {
 /// `--replay-db`: a directory, or a path that cannot be opened for writing, is an I/O error
 /// naming the path and the cause (exit 1), not a rejection.
 #[cfg(feature = "sqlite")]
-fn sqlite_store(path: &Path, now: i64) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+pub(crate) fn sqlite_store(
+    path: &Path,
+    now: i64,
+) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+    sqlite_store_typed(path, now).map(|s| Arc::new(s) as Arc<dyn eventseal::ReplayStore>)
+}
+
+/// [`sqlite_store`], as its own type (the batch opener wraps it for the async API).
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite_store_typed(
+    path: &Path,
+    now: i64,
+) -> Result<eventseal::SqliteReplayStore, Failure> {
     if path.as_os_str() == "-" {
         return Err(Failure::Usage(
             "--replay-db -: the replay database must be a file".to_owned(),
@@ -573,12 +655,14 @@ fn sqlite_store(path: &Path, now: i64) -> Result<Arc<dyn eventseal::ReplayStore>
                 path.display()
             ))
         })?;
-    let store = eventseal::SqliteReplayStore::open(path, now).map_err(Failure::rejected)?;
-    Ok(Arc::new(store))
+    eventseal::SqliteReplayStore::open(path, now).map_err(Failure::rejected)
 }
 
 #[cfg(not(feature = "sqlite"))]
-fn sqlite_store(_path: &Path, _now: i64) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
+pub(crate) fn sqlite_store(
+    _path: &Path,
+    _now: i64,
+) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
     Err(Failure::Other(
         "--replay-db needs eventseal built with the `sqlite` feature (the default)".to_owned(),
     ))

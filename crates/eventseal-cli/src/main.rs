@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+mod aws;
 mod duration;
 mod envelope;
 mod io;

@@ -125,12 +125,18 @@ impl Moto {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let serve = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto/serve.py");
+        // From either package's tests (eventseal-aws's own, or the CLI's).
+        let serve =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../eventseal-aws/tests/moto/serve.py");
+        let logs = workspace_target().join("moto-logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let log_path = logs.join(format!("{port}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(python)
             .arg(serve)
             .arg(port.to_string())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start moto");
         let mut moto = Self {
@@ -141,7 +147,8 @@ impl Moto {
         let start = Instant::now();
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!("moto exited at start: {status}");
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("moto exited at start: {status}\n{log}");
             }
             assert!(
                 start.elapsed() < Duration::from_secs(60),
