@@ -15,7 +15,9 @@
 //!   verification. README "Batch opening" says why batch verification is not used.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,37 +96,37 @@ impl World {
             })
             .collect()
     }
-    fn processor(
-        &self,
-        workers: usize,
-        wait: Option<Duration>,
-    ) -> BatchProcessor<
-        impl Fn(
-                Opened,
-                RecordContext,
-            )
-                -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
-            + Send
-            + Sync
-            + 'static,
-    > {
+    fn processor(&self, workers: usize, wait: Option<Duration>) -> BatchProcessor<Handler> {
         let opener = Arc::new(AsyncOpener::new(
             [self.key()],
             self.trust.clone(),
             Arc::new(MemoryReplayStore::new(100_000)),
         ));
-        BatchProcessor::new(opener, move |opened: Opened, _| {
-            Box::pin(async move {
-                black_box(opened.payload());
-                if let Some(d) = wait {
-                    tokio::time::sleep(d).await;
-                }
-                Ok::<(), String>(())
-            })
-                as std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
-        })
-        .with_workers(workers)
+        let handler: Handler = if wait.is_some() {
+            handle_waiting
+        } else {
+            handle
+        };
+        BatchProcessor::new(opener, handler).with_workers(workers)
     }
+}
+
+type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type Handler = fn(Opened, RecordContext) -> HandlerFuture;
+
+/// A handler that does no work (the CPU-bound worst case for parallel records).
+fn handle(opened: Opened, _: RecordContext) -> HandlerFuture {
+    black_box(opened.payload());
+    Box::pin(std::future::ready(Ok(())))
+}
+
+/// A handler that waits 1 ms, as for a database write.
+fn handle_waiting(opened: Opened, _: RecordContext) -> HandlerFuture {
+    black_box(opened.payload());
+    Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Ok(())
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

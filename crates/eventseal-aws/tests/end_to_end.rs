@@ -97,12 +97,7 @@ async fn tampered_dropped_or_dead_lettered_and_a_failed_handler_retried() {
     let body = event["Records"][2]["body"].as_str().unwrap().to_owned();
     let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let ct = v["detail"]["ciphertext"].as_str().unwrap().to_owned();
-    let flipped = if ct.starts_with('A') {
-        format!("B{}", &ct[1..])
-    } else {
-        format!("A{}", &ct[1..])
-    };
-    v["detail"]["ciphertext"] = flipped.into();
+    v["detail"]["ciphertext"] = flip_first(&ct).into();
     event["Records"][2]["body"] = v.to_string().into();
     let tampered_id = event["Records"][2]["messageId"]
         .as_str()

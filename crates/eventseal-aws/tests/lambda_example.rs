@@ -40,8 +40,7 @@ async fn the_example_function_answers_with_the_records_to_retry() {
     // A forged record: one signature character changed.
     let mut forged: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
     let sig = forged["detail"]["signature"].as_str().unwrap().to_owned();
-    let swapped = if sig.starts_with('A') { 'B' } else { 'A' };
-    forged["detail"]["signature"] = format!("{swapped}{}", &sig[1..]).into();
+    forged["detail"]["signature"] = flip_first(&sig).into();
     bodies.push(forged.to_string());
     let event = sqs_event(&bodies, None);
 

@@ -15,6 +15,7 @@ use crate::Failure;
 pub const MAX_SQS_EVENT_BYTES: usize = 6 * 1024 * 1024;
 
 /// The replay store of an `--sqs-batch` run.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub enum BatchStore {
     /// `--replay-db FILE`.
     Sqlite(PathBuf),
@@ -25,6 +26,7 @@ pub enum BatchStore {
 }
 
 /// Everything an `--sqs-batch` run needs.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub struct Batch {
     pub keys: Vec<ConsumerKey>,
     pub trust: TrustStore,
@@ -96,10 +98,8 @@ mod enabled {
         let rt = runtime()?;
         let report = rt.block_on(async move {
             let store: Arc<dyn AsyncReplayStore> = match b.store {
-                BatchStore::Sqlite(path) => Arc::new(eventseal::BlockingStore::new(
-                    crate::envelope::sqlite_store_typed(&path, b.clock.now())?,
-                )),
-                BatchStore::Redis { url, ca } => Arc::new(redis_store(&url, ca.as_deref())?),
+                BatchStore::Sqlite(path) => sqlite_store(&path, b.clock.now())?,
+                BatchStore::Redis { url, ca } => redis_store(&url, ca.as_deref())?,
                 BatchStore::DynamoDb(table) => Arc::new(DynamoDbReplayStore::from_env(table).await),
             };
             let opener = AsyncOpener::new(b.keys, b.trust, store)
@@ -147,26 +147,41 @@ mod enabled {
         crate::io::Output::Stdout.commit(text.as_bytes())
     }
 
+    #[cfg(feature = "sqlite")]
+    fn sqlite_store(
+        path: &std::path::Path,
+        now: i64,
+    ) -> Result<Arc<dyn AsyncReplayStore>, Failure> {
+        Ok(Arc::new(eventseal::BlockingStore::new(
+            crate::envelope::sqlite_store_typed(path, now)?,
+        )))
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    fn sqlite_store(
+        _path: &std::path::Path,
+        _now: i64,
+    ) -> Result<Arc<dyn AsyncReplayStore>, Failure> {
+        Err(Failure::Other(
+            "--replay-db needs eventseal built with the `sqlite` feature (the default)".to_owned(),
+        ))
+    }
+
     #[cfg(feature = "redis")]
-    fn redis_store(
-        url: &str,
-        ca: Option<&[u8]>,
-    ) -> Result<eventseal::AsyncRedisReplayStore, Failure> {
+    fn redis_store(url: &str, ca: Option<&[u8]>) -> Result<Arc<dyn AsyncReplayStore>, Failure> {
         let timeout = eventseal::DEFAULT_REDIS_TIMEOUT;
-        match ca {
+        let store = match ca {
             None => eventseal::AsyncRedisReplayStore::with_timeout(url, timeout),
             Some(pem) => {
                 eventseal::AsyncRedisReplayStore::with_root_certificates(url, pem, timeout)
             }
         }
-        .map_err(|e| Failure::Other(e.to_string()))
+        .map_err(|e| Failure::Other(e.to_string()))?;
+        Ok(Arc::new(store))
     }
 
     #[cfg(not(feature = "redis"))]
-    fn redis_store(
-        _url: &str,
-        _ca: Option<&[u8]>,
-    ) -> Result<eventseal::MemoryReplayStore, Failure> {
+    fn redis_store(_url: &str, _ca: Option<&[u8]>) -> Result<Arc<dyn AsyncReplayStore>, Failure> {
         Err(Failure::Other(
             "--replay-redis needs eventseal built with the `redis` feature (the default)"
                 .to_owned(),

@@ -14,7 +14,6 @@ pub const MAX_KEY_FILE_BYTES: usize = 64 * 1024;
 /// A file of webhook secrets, one per line.
 pub const MAX_SECRET_FILE_BYTES: usize = 64 * 1024;
 /// A PEM file of CA certificates.
-#[cfg(feature = "redis")]
 pub const MAX_CA_FILE_BYTES: usize = 1024 * 1024;
 /// A webhook body: GitHub, the largest of the providers, caps deliveries at 25 MB.
 pub const MAX_WEBHOOK_BODY_BYTES: usize = 25 * 1024 * 1024;

@@ -5,7 +5,6 @@
 
 mod common;
 
-#[allow(dead_code)]
 #[path = "../../eventseal-aws/tests/common/moto.rs"]
 mod moto;
 
@@ -196,8 +195,11 @@ fn put_then_process_a_batch_once_with_retries_and_dead_letters() {
     let mut body: serde_json::Value =
         serde_json::from_str(forged["body"].as_str().unwrap()).unwrap();
     let sig = body["detail"]["signature"].as_str().unwrap().to_owned();
-    let swapped = if sig.starts_with('A') { 'B' } else { 'A' };
-    body["detail"]["signature"] = format!("{swapped}{}", &sig[1..]).into();
+    body["detail"]["signature"] = match sig.strip_prefix('A') {
+        Some(rest) => format!("B{rest}"),
+        None => format!("A{}", &sig[1..]),
+    }
+    .into();
     forged["body"] = body.to_string().into();
     forged["messageId"] = "forged".into();
     event["Records"].as_array_mut().unwrap().push(forged);

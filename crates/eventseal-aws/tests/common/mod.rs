@@ -153,3 +153,12 @@ impl Recorder {
         self.handled.lock().unwrap().clone()
     }
 }
+
+/// `text` with its first character changed (`A` <-> `B`): one base64url character of a
+/// signature or ciphertext altered.
+pub fn flip_first(text: &str) -> String {
+    match text.strip_prefix('A') {
+        Some(rest) => format!("B{rest}"),
+        None => format!("A{}", text.get(1..).unwrap_or_default()),
+    }
+}
