@@ -839,7 +839,12 @@ fn main() {
 
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/eventseal-compare.json");
-    let mut json = serde_json::Map::new();
+    // Merged into what is there: the AWS package's bench of the same name (the same
+    // `cargo bench --bench compare` run) writes its batch ratios into this file too.
+    let mut json: serde_json::Map<String, serde_json::Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     json.insert("backend".into(), backend.into());
     for (k, v) in &r.json {
         json.insert(k.clone(), serde_json::json!((v * 1000.0).round() / 1000.0));

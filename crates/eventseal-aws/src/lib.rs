@@ -1,5 +1,5 @@
 //! eventseal on AWS: what a Rust Lambda consumer and producer need around
-//! [eventseal](eventseal)'s envelopes.
+//! [eventseal]'s envelopes.
 //!
 //! - [`DynamoDbReplayStore`]: the claim model's replay store (begin / complete / release) in a
 //!   DynamoDB table, one conditional write per transition, on a table compatible with Lambda
