@@ -463,28 +463,22 @@ impl BlockingDynamoDbReplayStore {
     /// # Errors
     /// [`Error::StoreUnavailable`] if the runtime cannot be started.
     pub fn new(store: DynamoDbReplayStore) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("eventseal-dynamodb")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::StoreUnavailable(Box::new(e)))?;
-        Ok(Self { store, runtime })
+        Ok(Self {
+            store,
+            runtime: store_runtime()?,
+        })
     }
 
     /// A sync store in `table` with the SDK's configuration from the environment (as
     /// [`DynamoDbReplayStore::from_env`]).
     ///
     /// # Errors
-    /// [`Error::StoreUnavailable`] if the runtime cannot be started.
+    /// [`Error::StoreUnavailable`] if the runtime cannot be started, or if called from inside
+    /// an async runtime (use [`DynamoDbReplayStore::from_env`] there).
     pub fn from_env(table: impl Into<String>) -> Result<Self> {
         let table = table.into();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("eventseal-dynamodb")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::StoreUnavailable(Box::new(e)))?;
+        refuse_inside_runtime()?;
+        let runtime = store_runtime()?;
         let store = runtime.block_on(DynamoDbReplayStore::from_env(table));
         Ok(Self { store, runtime })
     }
@@ -496,13 +490,30 @@ impl BlockingDynamoDbReplayStore {
     }
 
     fn run<T>(&self, op: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::StoreUnavailable(
-                "BlockingDynamoDbReplayStore called from inside an async runtime: use DynamoDbReplayStore there".into(),
-            ));
-        }
+        refuse_inside_runtime()?;
         self.runtime.block_on(op)
     }
+}
+
+/// The blocking store's runtime: one worker thread, which drives the connections.
+fn store_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("eventseal-dynamodb")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::StoreUnavailable(Box::new(e)))
+}
+
+/// Blocking inside an async runtime would stall (or, for a runtime's `block_on`, panic):
+/// refused with an error instead.
+fn refuse_inside_runtime() -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::StoreUnavailable(
+            "BlockingDynamoDbReplayStore called from inside an async runtime: use DynamoDbReplayStore there".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl ReplayStore for BlockingDynamoDbReplayStore {

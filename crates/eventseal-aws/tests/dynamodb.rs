@@ -176,30 +176,7 @@ async fn attribute_names_are_configurable() {
     let config = moto.sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     // A table whose partition key is `pk`.
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    client
-        .create_table()
-        .table_name("custom")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    moto::create_table_keyed(&client, "custom", "pk").await;
     let names = AttributeNames {
         id: "pk".into(),
         expiration: "ttl".into(),
@@ -270,6 +247,11 @@ fn the_blocking_store_serves_sync_callers() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
     assert!(format!("{:?}", err).contains("inside an async runtime"));
+    // Made from inside a runtime: the same error, never a panic.
+    let err = rt
+        .block_on(async { eventseal_aws::BlockingDynamoDbReplayStore::from_env("replay") })
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
 }
 
 #[tokio::test]

@@ -112,7 +112,7 @@ mod enabled {
                 async move {
                     let result = tokio::task::spawn_blocking(move || match handler.split_first() {
                         Some((program, args)) => {
-                            crate::envelope::run_handler(program, args, &opened)
+                            crate::envelope::run_handler_with(program, args, &opened, true)
                         }
                         None => Ok(()),
                     })

@@ -473,16 +473,32 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
 
 /// Runs the handler with the payload on its stdin and the verified envelope's id, source and
 /// event type in its environment; its stdout and stderr are eventseal's.
-pub(crate) fn run_handler(program: &str, args: &[String], opened: &Opened) -> Result<(), Failure> {
+fn run_handler(program: &str, args: &[String], opened: &Opened) -> Result<(), Failure> {
+    run_handler_with(program, args, opened, false)
+}
+
+/// [`run_handler`]; with `stdout_to_stderr`, the handler's stdout goes to eventseal's stderr
+/// (`--sqs-batch`, whose stdout is the batch response).
+pub(crate) fn run_handler_with(
+    program: &str,
+    args: &[String],
+    opened: &Opened,
+    stdout_to_stderr: bool,
+) -> Result<(), Failure> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let h = opened.header();
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .env("EVENTSEAL_ENVELOPE_ID", h.id().to_string())
         .env("EVENTSEAL_SOURCE", h.source())
         .env("EVENTSEAL_EVENT_TYPE", h.event_type())
-        .stdin(Stdio::piped())
+        .stdin(Stdio::piped());
+    if stdout_to_stderr {
+        command.stdout(Stdio::from(std::io::stderr()));
+    }
+    let mut child = command
         .spawn()
         .map_err(|e| Failure::HandlerFailed(format!("{program}: cannot start: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {

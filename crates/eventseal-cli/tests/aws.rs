@@ -90,7 +90,8 @@ fn keys_and_trust(d: &Path) {
     std::fs::write(
         d.join("handler.sh"),
         "#!/bin/sh\npayload=$(cat)\ncase \"$payload\" in fail*) exit 7;; esac\n\
-         printf '%s %s\\n' \"$payload\" \"$EVENTSEAL_SOURCE\" >> handled.txt\n",
+         printf '%s %s\\n' \"$payload\" \"$EVENTSEAL_SOURCE\" >> handled.txt\n\
+         echo \"handled $EVENTSEAL_ENVELOPE_ID\"\n",
     )
     .unwrap();
 }
@@ -207,6 +208,13 @@ fn put_then_process_a_batch_once_with_retries_and_dead_letters() {
 
     let (failed, out) = batch(d, &env, &[]);
     assert_eq!(failed.len(), 1, "{}", stderr(&out));
+    // The handler's stdout went to stderr: stdout is only the batch response.
+    assert_eq!(
+        stderr(&out).matches("handled ").count(),
+        3,
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         handled(d),
         ["order a orders", "order b orders", "order d orders"]
@@ -364,59 +372,28 @@ fn single_opens_with_dynamodb_and_failures_exit_as_published() {
     assert!(out.stdout.is_empty());
 
     // --sqs-batch needs a handler and a replay store; its input must be an SQS event.
-    let out = run_env(
-        &[
+    let sqs_open = |more: &[&str]| {
+        let mut args = vec![
             "open",
             "--sqs-batch",
             "--key",
             "keys/billing.recipient.jwk",
             "--trust-file",
             "trust.json",
-            "--replay-dynamodb",
-            "replay",
-            "sqs-event.json",
-        ],
-        d,
-        b"",
-        &env,
+        ];
+        args.extend_from_slice(more);
+        run_env(&args, d, b"", &env)
+    };
+    let out = sqs_open(&["--replay-dynamodb", "replay", "sqs-event.json"]);
+    assert_eq!(out.status.code(), Some(2), "no handler: {}", stderr(&out));
+    let out = sqs_open(&["--no-replay-check", "sqs-event.json", "--", "true"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no replay store: {}",
+        stderr(&out)
     );
-    assert_eq!(out.status.code(), Some(2));
-    let out = run_env(
-        &[
-            "open",
-            "--sqs-batch",
-            "--key",
-            "keys/billing.recipient.jwk",
-            "--trust-file",
-            "trust.json",
-            "--no-replay-check",
-            "sqs-event.json",
-            "--",
-            "true",
-        ],
-        d,
-        b"",
-        &env,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let out = run_env(
-        &[
-            "open",
-            "--sqs-batch",
-            "--key",
-            "keys/billing.recipient.jwk",
-            "--trust-file",
-            "trust.json",
-            "--replay-dynamodb",
-            "replay",
-            "event.json",
-            "--",
-            "true",
-        ],
-        d,
-        b"",
-        &env,
-    );
+    let out = sqs_open(&["--replay-dynamodb", "replay", "event.json", "--", "true"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         stderr(&out).starts_with("eventseal: rejected: malformed\n"),

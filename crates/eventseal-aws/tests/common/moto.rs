@@ -199,6 +199,11 @@ pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
 
 /// Creates a replay table with the Powertools schema (partition key `id`, on-demand).
 pub async fn create_replay_table(client: &aws_sdk_dynamodb::Client, table: &str) {
+    create_table_keyed(client, table, "id").await;
+}
+
+/// Creates an on-demand table whose partition key (a string) is `key`.
+pub async fn create_table_keyed(client: &aws_sdk_dynamodb::Client, table: &str, key: &str) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
@@ -207,14 +212,14 @@ pub async fn create_replay_table(client: &aws_sdk_dynamodb::Client, table: &str)
         .table_name(table)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name("id")
+                .attribute_name(key)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
                 .unwrap(),
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name("id")
+                .attribute_name(key)
                 .key_type(KeyType::Hash)
                 .build()
                 .unwrap(),
