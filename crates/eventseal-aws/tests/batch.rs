@@ -300,3 +300,24 @@ async fn direct_eventbridge_invocation() {
     );
     assert_eq!(rec.handled(), ["direct", "parsed"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_fails_only_its_record() {
+    let w = World::new();
+    let p = BatchProcessor::new(
+        w.opener(Arc::new(MemoryReplayStore::new(100))),
+        |opened: Opened, _: RecordContext| async move {
+            assert_ne!(opened.payload(), b"panic", "the handler panics");
+            Ok::<(), String>(())
+        },
+    );
+    let report = p
+        .process_sqs_report(event(sqs_event(&bodies(&w, &["a", "panic", "c"]), None)))
+        .await;
+    let outcomes: Vec<_> = report.records.iter().map(|r| r.outcome.clone()).collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::Processed, Outcome::Panicked, Outcome::Processed]
+    );
+    assert_eq!(failures(&report.response()), ["m1"]);
+}

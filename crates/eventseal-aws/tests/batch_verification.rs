@@ -132,3 +132,93 @@ fn a_mixed_batch_hides_the_one_single_verification_rejects() {
     assert_eq!(single.iter().filter(|ok| !**ok).count(), 1);
     assert!(!single[4]);
 }
+
+/// The edge cases of "Taming the many EdDSAs" (Chalkias, Garillot, Nikolaenko, CCS 2020; the
+/// ed25519-speccheck repository's `cases.json`): small-order and non-canonical keys and R,
+/// non-canonical S, mixed-order points. Single opening = eventseal's key check (a verifying
+/// key must be a canonical point of the prime-order subgroup) and aws-lc-rs's verification;
+/// the batch = ed25519-dalek's key parsing and `verify_batch` of the one signature.
+fn speccheck_cases() -> Vec<(Vec<u8>, [u8; 32], [u8; 64])> {
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("vectors/ed25519_speccheck_cases.json")).unwrap();
+    cases
+        .iter()
+        .map(|c| {
+            let h = |k: &str| hex::decode(c[k].as_str().unwrap()).unwrap();
+            (
+                h("message"),
+                h("pub_key").try_into().unwrap(),
+                h("signature").try_into().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn single_opening_accepts(public: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    use base64::Engine;
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
+    let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","source":"orders"}}"#);
+    eventseal::VerifyingKey::from_jwk(&jwk).is_ok()
+        && aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, public)
+            .verify(msg, sig)
+            .is_ok()
+}
+
+fn batch_accepts(public: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    let Ok(vk) = VerifyingKey::from_bytes(public) else {
+        return false;
+    };
+    ed25519_dalek::verify_batch(&[msg], &[Signature::from_bytes(sig)], &[vk]).is_ok()
+}
+
+fn aws_lc_accepts(public: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, public)
+        .verify(msg, sig)
+        .is_ok()
+}
+
+#[test]
+fn speccheck_edge_cases_single_opening_and_the_batch_disagree() {
+    // Control: an ordinary key and signature pass both.
+    let k = SigningKey::from_bytes(&[9; 32]);
+    let sig = k.sign(b"control").to_bytes();
+    assert!(single_opening_accepts(
+        &k.verifying_key().to_bytes(),
+        b"control",
+        &sig
+    ));
+    assert!(batch_accepts(
+        &k.verifying_key().to_bytes(),
+        b"control",
+        &sig
+    ));
+
+    let cases = speccheck_cases();
+    assert_eq!(cases.len(), 15);
+    let single: Vec<bool> = cases
+        .iter()
+        .map(|(m, k, s)| single_opening_accepts(k, m, s))
+        .collect();
+    let aws_lc: Vec<bool> = cases
+        .iter()
+        .map(|(m, k, s)| aws_lc_accepts(k, m, s))
+        .collect();
+    let batch: Vec<bool> = cases
+        .iter()
+        .map(|(m, k, s)| batch_accepts(k, m, s))
+        .collect();
+    println!("case single aws-lc batch");
+    for i in 0..cases.len() {
+        println!("{i:>4} {:>6} {:>6} {:>5}", single[i], aws_lc[i], batch[i]);
+    }
+    let accepted = |v: &[bool]| -> Vec<usize> { (0..v.len()).filter(|&i| v[i]).collect() };
+    // eventseal's single opening accepts none: every speccheck key is small-order, mixed-order
+    // or non-canonical, which a trust store refuses before any signature is checked.
+    assert_eq!(accepted(&single), Vec::<usize>::new());
+    // aws-lc-rs alone (cofactorless) accepts the valid signatures under small- and mixed-order
+    // keys; the key check is what refuses them.
+    assert_eq!(accepted(&aws_lc), [1, 3, 5, 6]);
+    // The batch accepts case 14 (a non-canonical encoding of A, which aws-lc-rs and eventseal
+    // refuse) and rejects 1, 3, 5, 6: it disagrees with both, in both directions.
+    assert_eq!(accepted(&batch), [14]);
+}
