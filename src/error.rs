@@ -14,6 +14,9 @@ use std::fmt;
 /// A boxed error from a replay store's backing system (SQLite, Redis, …).
 pub type StoreSource = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// A boxed error from a signing key's backend (AWS KMS, a PKCS#11 token, …).
+pub type SignerSource = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong when sealing, opening or loading keys.
 ///
 /// The enum is `#[non_exhaustive]`: match on [`Error::kind`] for stable handling.
@@ -128,6 +131,13 @@ pub enum Error {
     /// The system's random number generator failed.
     #[error("random number generator failure")]
     Rng,
+
+    /// A [`Signer`](crate::Signer)'s backend failed or refused to sign (AWS KMS: key
+    /// disabled, access denied, unreachable; PKCS#11: not logged in, token removed), or
+    /// returned a signature that does not verify with its public key. Nothing was produced.
+    /// The text is the backend's (producer-side: no oracle to protect).
+    #[error("signer failed: {0}")]
+    Signer(#[source] SignerSource),
 }
 
 impl Error {
@@ -157,6 +167,7 @@ impl Error {
             Error::InvalidTrust(_) => ErrorKind::InvalidTrust,
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::Rng => ErrorKind::Rng,
+            Error::Signer(_) => ErrorKind::SignerFailed,
         }
     }
 
@@ -166,6 +177,15 @@ impl Error {
             limit,
             actual,
         }
+    }
+
+    /// An [`Error::Signer`] from a backend's error (for [`Signer`](crate::Signer)
+    /// implementations).
+    pub fn signer<E>(e: E) -> Self
+    where
+        E: Into<SignerSource>,
+    {
+        Error::Signer(e.into())
     }
 
     pub(crate) fn store<E>(e: E) -> Self
@@ -224,6 +244,8 @@ pub enum ErrorKind {
     InvalidInput,
     /// `rng`
     Rng,
+    /// `signer-failed`
+    SignerFailed,
 }
 
 impl ErrorKind {
@@ -251,6 +273,7 @@ impl ErrorKind {
         ErrorKind::InvalidTrust,
         ErrorKind::InvalidInput,
         ErrorKind::Rng,
+        ErrorKind::SignerFailed,
     ];
 
     /// The stable kebab-case name of this kind.
@@ -279,6 +302,7 @@ impl ErrorKind {
             ErrorKind::InvalidTrust => "invalid-trust",
             ErrorKind::InvalidInput => "invalid-input",
             ErrorKind::Rng => "rng",
+            ErrorKind::SignerFailed => "signer-failed",
         }
     }
 }
@@ -323,7 +347,7 @@ impl ErrorKind {
     /// | disposition | kinds |
     /// |---|---|
     /// | [`Disposition::Acknowledge`] | `replayed` |
-    /// | [`Disposition::Retry`] | `in-progress`, `lease-lost`, `store-unavailable`, `store-full`, `not-yet-valid` (an issuer's clock ahead of this consumer's, within what may still become valid), `invalid-key`, `invalid-trust`, `invalid-input` (this consumer's configuration), `rng` |
+    /// | [`Disposition::Retry`] | `in-progress`, `lease-lost`, `store-unavailable`, `store-full`, `not-yet-valid` (an issuer's clock ahead of this consumer's, within what may still become valid), `invalid-key`, `invalid-trust`, `invalid-input` (this consumer's configuration), `rng`, `signer-failed` (a producer-side kind: a KMS or HSM signer failed) |
     /// | [`Disposition::Reject`] | `malformed`, `too-large`, `unsupported-version`, `unknown-key`, `bad-signature`, `key-expired`, `policy-denied`, `binding-mismatch`, `not-a-recipient`, `expired`, `lifetime-too-long`, `decrypt-failed` |
     ///
     /// `unknown-key` is permanent for the message as it is: if it is a key the consumer has
@@ -340,7 +364,8 @@ impl ErrorKind {
             | ErrorKind::InvalidKey
             | ErrorKind::InvalidTrust
             | ErrorKind::InvalidInput
-            | ErrorKind::Rng => Disposition::Retry,
+            | ErrorKind::Rng
+            | ErrorKind::SignerFailed => Disposition::Retry,
             ErrorKind::Malformed
             | ErrorKind::TooLarge
             | ErrorKind::UnsupportedVersion

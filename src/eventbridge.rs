@@ -224,7 +224,7 @@ impl<'a> DeliveredEvent<'a> {
 
 /// EventBridge settings for a [`Sealer`] (here, so that `seal` never depends on
 /// `eventbridge`).
-impl Sealer {
+impl<K> Sealer<K> {
     /// Settings for envelopes sent through EventBridge: a time-to-live of [`DEFAULT_TTL`]
     /// (25 hours, beyond EventBridge's 24-hour retry window) and an envelope limit that
     /// leaves room in the 256 KiB PutEvents entry for the longest `Source` and `DetailType`

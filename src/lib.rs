@@ -16,7 +16,10 @@
 //! key → check the commitment → decrypt. Nothing is decrypted before the replay claim, and every
 //! rejection emits one audit event ([`tracing`], target `eventseal::audit`).
 //!
-//! Trust files and key rotation: `docs/TRUST.md`.
+//! Trust files and key rotation: `docs/TRUST.md`. The producer's key need not be in the
+//! process: a [`Sealer`] signs with any [`Signer`] (or, with `seal_async`, any
+//! `AsyncSigner`: feature `async`), such as a key in AWS KMS (`eventseal-aws`) or on a PKCS#11 token
+//! (`eventseal-pkcs11`); `docs/KEYS.md`.
 //!
 //! The wire format is specified in `docs/FORMAT.md`; the attacks it stops, and where, in
 //! `docs/THREAT_MODEL.md`.
@@ -89,7 +92,7 @@
 //! | `aws-lc-rs` (default) / `ring` / `fips` | the cryptographic backend (`fips`: AWS-LC's FIPS 140-3 module) |
 //! | `sqlite` | `SqliteReplayStore`: a replay store in an SQLite file (bundled SQLite), for one machine |
 //! | `redis` | `RedisReplayStore`: one replay store for every instance of a consumer |
-//! | `async` | `AsyncReplayStore`, `FreshEnvelope::claim_async`, `AsyncOpener`, `webhook::verify_and_claim_async` (no runtime needed) |
+//! | `async` | `AsyncReplayStore`, `FreshEnvelope::claim_async`, `AsyncOpener`, `webhook::verify_and_claim_async`, `AsyncSigner` and `Sealer::seal_async` (no runtime needed) |
 //! | `tokio` | `BlockingStore` (a blocking store on Tokio's blocking pool) and, with `redis`, `AsyncRedisReplayStore` |
 //!
 //! ## Errors
@@ -142,9 +145,11 @@ pub use directory::RecipientDirectory;
 pub use envelope::{Header, Limits, RecipientEntry, UntrustedEnvelope, FORMAT_VERSION};
 pub use error::{Disposition, Error, ErrorKind, Result};
 pub use eventbridge::{DeliveredEvent, PutEventsEntry};
+#[cfg(feature = "async")]
+pub use keys::{AsyncSigner, SignFuture};
 pub use keys::{
-    ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SealTo,
-    SignatureAlgorithm, SigningKey, SymmetricKey, VerifyingKey,
+    ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SealTo, Signature,
+    SignatureAlgorithm, Signer, SigningKey, SymmetricKey, VerifyingKey,
 };
 #[cfg(feature = "async")]
 pub use open::AsyncLeasedEnvelope;

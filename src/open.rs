@@ -63,7 +63,7 @@ impl UntrustedEnvelope {
             .lookup(&self.header.source, &self.header.key_id)
             .ok_or(Error::UnknownKey)?;
         let msg = signed_message(&self.header_bytes, &self.ciphertext);
-        if !key.key().verify(&msg, &self.signature) {
+        if !key.key().verifies(&msg, &self.signature) {
             return Err(Error::BadSignature);
         }
         Ok((VerifiedEnvelope { env: self, source }, key))

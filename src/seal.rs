@@ -15,7 +15,9 @@ use crate::envelope::{
     MAX_CONTENT_TYPE_LEN, MAX_EVENT_TYPE_LEN,
 };
 use crate::error::{Error, Result};
-use crate::keys::{SealTo, SigningKey};
+#[cfg(feature = "async")]
+use crate::keys::AsyncSigner;
+use crate::keys::{SealTo, Signer, SigningKey, VerifyingKey};
 use crate::time::{Clock, SystemClock};
 use crate::wrap;
 
@@ -76,12 +78,13 @@ impl SealedEnvelope {
     }
 }
 
-/// Seals one event with the system clock and default limits: the one-call API.
+/// Seals one event with the system clock and default limits: the one-call API. `key` is
+/// any [`Signer`]: a [`SigningKey`], or a key in a KMS or HSM.
 ///
 /// # Errors
 /// See [`Sealer::seal`].
-pub fn seal<'r, R: Into<SealTo<'r>> + Copy>(
-    key: &SigningKey,
+pub fn seal<'r, K: Signer + ?Sized, R: Into<SealTo<'r>> + Copy>(
+    key: &K,
     event_type: &str,
     payload: &[u8],
     recipients: &[R],
@@ -91,7 +94,16 @@ pub fn seal<'r, R: Into<SealTo<'r>> + Copy>(
         ttl,
         ..SealOptions::default()
     };
-    seal_impl(key, &SystemClock, &options, event_type, payload, recipients)
+    let prepared = prepare(
+        Signer::verifying_key(key),
+        &SystemClock,
+        &options,
+        event_type,
+        payload,
+        recipients,
+    )?;
+    let signature = Signer::sign(key, &prepared.signed_message())?;
+    Ok(prepared.finish(&signature))
 }
 
 /// Settings of a [`Sealer`] that are not the key or the clock.
@@ -112,15 +124,17 @@ impl Default for SealOptions {
     }
 }
 
-/// A producer's configured sealer. Owns its parsed signing key (parse keys once, not per
-/// event); `Send + Sync`, so one sealer can serve a whole service behind an `Arc`.
-pub struct Sealer {
-    key: SigningKey,
+/// A producer's configured sealer. Owns its signer: an in-process [`SigningKey`] (the
+/// default; parse keys once, not per event) or any other [`Signer`] (a key in a KMS or HSM),
+/// and with the `async` feature any `AsyncSigner` (`Sealer::seal_async`).
+/// `Send + Sync`, so one sealer can serve a whole service behind an `Arc`.
+pub struct Sealer<K = SigningKey> {
+    key: K,
     clock: Arc<dyn Clock>,
     options: SealOptions,
 }
 
-impl std::fmt::Debug for Sealer {
+impl<K: std::fmt::Debug> std::fmt::Debug for Sealer<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sealer")
             .field("key", &self.key)
@@ -129,11 +143,11 @@ impl std::fmt::Debug for Sealer {
     }
 }
 
-impl Sealer {
+impl<K> Sealer<K> {
     /// A sealer signing with `key`, with the system clock, default limits, a one-hour
     /// time-to-live and content type `application/octet-stream`.
     #[must_use]
-    pub fn new(key: SigningKey) -> Self {
+    pub fn new(key: K) -> Self {
         Self {
             key,
             clock: Arc::new(SystemClock),
@@ -143,7 +157,7 @@ impl Sealer {
 
     /// The signing key.
     #[must_use]
-    pub fn key(&self) -> &SigningKey {
+    pub fn key(&self) -> &K {
         &self.key
     }
 
@@ -181,6 +195,38 @@ impl Sealer {
         self
     }
 
+    /// Everything of sealing but the signature, with this sealer's clock and options.
+    fn prepare<'r, R: Into<SealTo<'r>> + Copy>(
+        &self,
+        key: &VerifyingKey,
+        event_type: &str,
+        payload: &[u8],
+        recipients: &[R],
+    ) -> Result<Prepared> {
+        prepare(
+            key,
+            self.clock.as_ref(),
+            &self.options,
+            event_type,
+            payload,
+            recipients,
+        )
+    }
+
+    fn recipients_for<'d>(
+        &self,
+        consumers: &[&str],
+        directory: &'d RecipientDirectory,
+    ) -> Result<Vec<SealTo<'d>>> {
+        let now = self.clock.now();
+        consumers
+            .iter()
+            .map(|c| directory.current(c, now).map(SealTo::from))
+            .collect()
+    }
+}
+
+impl<K: Signer> Sealer<K> {
     /// Seals to the named consumers, each with its current key in `directory` (producer-side
     /// recipient-key rotation; see [`RecipientDirectory::current`]).
     ///
@@ -193,11 +239,7 @@ impl Sealer {
         consumers: &[&str],
         directory: &RecipientDirectory,
     ) -> Result<SealedEnvelope> {
-        let now = self.clock.now();
-        let keys = consumers
-            .iter()
-            .map(|c| directory.current(c, now))
-            .collect::<Result<Vec<_>>>()?;
+        let keys = self.recipients_for(consumers, directory)?;
         self.seal(event_type, payload, &keys)
     }
 
@@ -223,25 +265,90 @@ impl Sealer {
         payload: &[u8],
         recipients: &[R],
     ) -> Result<SealedEnvelope> {
-        seal_impl(
-            &self.key,
-            self.clock.as_ref(),
-            &self.options,
+        let prepared = self.prepare(
+            Signer::verifying_key(&self.key),
             event_type,
             payload,
             recipients,
-        )
+        )?;
+        let signature = Signer::sign(&self.key, &prepared.signed_message())?;
+        Ok(prepared.finish(&signature))
     }
 }
 
-fn seal_impl<'r, R: Into<SealTo<'r>> + Copy>(
-    key: &SigningKey,
+#[cfg(feature = "async")]
+impl<K: AsyncSigner> Sealer<K> {
+    /// [`Sealer::seal`] with an [`AsyncSigner`] (a key in AWS KMS: one `Sign` round trip per
+    /// envelope). Everything but the signature is computed before the first await; a
+    /// signer's failure ([`Error::Signer`]) produces no envelope.
+    ///
+    /// # Errors
+    /// As [`Sealer::seal`], and [`Error::Signer`].
+    pub async fn seal_async<'r, R: Into<SealTo<'r>> + Copy>(
+        &self,
+        event_type: &str,
+        payload: &[u8],
+        recipients: &[R],
+    ) -> Result<SealedEnvelope> {
+        let prepared = self.prepare(
+            AsyncSigner::verifying_key(&self.key),
+            event_type,
+            payload,
+            recipients,
+        )?;
+        let message = prepared.signed_message();
+        let signature = self.key.sign_async(&message).await?;
+        Ok(prepared.finish(&signature))
+    }
+
+    /// [`Sealer::seal_for`] with an [`AsyncSigner`].
+    ///
+    /// # Errors
+    /// As [`Sealer::seal_for`], and [`Error::Signer`].
+    pub async fn seal_for_async(
+        &self,
+        event_type: &str,
+        payload: &[u8],
+        consumers: &[&str],
+        directory: &RecipientDirectory,
+    ) -> Result<SealedEnvelope> {
+        let keys = self.recipients_for(consumers, directory)?;
+        self.seal_async(event_type, payload, &keys).await
+    }
+}
+
+/// An envelope ready to be signed: its header, encrypted payload and id.
+struct Prepared {
+    header_bytes: Vec<u8>,
+    ciphertext: Vec<u8>,
+    id: Uuid,
+    event_type: String,
+}
+
+impl Prepared {
+    /// The bytes the source signs (docs/FORMAT.md, "Signature").
+    fn signed_message(&self) -> Vec<u8> {
+        signed_message(&self.header_bytes, &self.ciphertext)
+    }
+
+    fn finish(self, signature: &[u8]) -> SealedEnvelope {
+        SealedEnvelope {
+            json: write_envelope(&self.header_bytes, &self.ciphertext, signature),
+            id: self.id,
+            event_type: self.event_type,
+        }
+    }
+}
+
+/// Everything of sealing but the signature.
+fn prepare<'r, R: Into<SealTo<'r>> + Copy>(
+    key: &VerifyingKey,
     clock: &dyn Clock,
     options: &SealOptions,
     event_type: &str,
     payload: &[u8],
     recipients: &[R],
-) -> Result<SealedEnvelope> {
+) -> Result<Prepared> {
     check_label(event_type, MAX_EVENT_TYPE_LEN, "event type")
         .map_err(|_| Error::InvalidInput("event type: 1-256 printable ASCII characters"))?;
     check_label(&options.content_type, MAX_CONTENT_TYPE_LEN, "content type")
@@ -321,9 +428,9 @@ fn seal_impl<'r, R: Into<SealTo<'r>> + Copy>(
     let mut ciphertext = Vec::with_capacity(payload.len() + TAG_LEN);
     ciphertext.extend_from_slice(payload);
     payload_keys.seal(&payload_aad(&header_bytes), &mut ciphertext)?;
-    let signature = key.sign(&signed_message(&header_bytes, &ciphertext))?;
-    Ok(SealedEnvelope {
-        json: write_envelope(&header_bytes, &ciphertext, &signature),
+    Ok(Prepared {
+        header_bytes,
+        ciphertext,
         id,
         event_type: event_type.to_owned(),
     })

@@ -381,7 +381,7 @@ fn every_kind_has_a_disposition() {
     let want = |k: ErrorKind| match k.as_str() {
         "replayed" => Acknowledge,
         "in-progress" | "lease-lost" | "store-unavailable" | "store-full" | "not-yet-valid"
-        | "invalid-key" | "invalid-trust" | "invalid-input" | "rng" => Retry,
+        | "invalid-key" | "invalid-trust" | "invalid-input" | "rng" | "signer-failed" => Retry,
         _ => Reject,
     };
     for &k in ErrorKind::ALL {

@@ -80,6 +80,10 @@ const NOT_FROM_A_BARE_ENVELOPE: &[(&str, &str)] = &[
     ("invalid-input", "a caller's argument, not the envelope"),
     ("rng", "the system's random generator"),
     (
+        "signer-failed",
+        "a producer's KMS or HSM signer, when sealing",
+    ),
+    (
         "in-progress",
         "another caller's live lease: a state of the store, not of the envelope",
     ),

@@ -26,12 +26,16 @@ use crate::error::Result;
 
 mod jwk;
 mod recipient;
+mod signer;
 mod signing;
 mod symmetric;
 #[cfg(test)]
 mod tests;
 
 pub use recipient::{RecipientPublicKey, RecipientSecretKey};
+#[cfg(feature = "async")]
+pub use signer::{AsyncSigner, SignFuture};
+pub use signer::{Signature, Signer};
 pub use signing::{SignatureAlgorithm, SigningKey, VerifyingKey};
 pub use symmetric::SymmetricKey;
 

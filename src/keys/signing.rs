@@ -157,7 +157,8 @@ impl SigningKey {
         self.public.algorithm()
     }
 
-    pub(crate) fn sign(&self, msg: &[u8]) -> Result<[u8; crypto::SIGNATURE_LEN]> {
+    /// Signs with the in-process key (the [`Signer`](super::Signer) implementation).
+    pub(crate) fn sign_message(&self, msg: &[u8]) -> Result<[u8; crypto::SIGNATURE_LEN]> {
         match &self.signer {
             Signer::Ed25519(p) => Ok(p.sign(msg)),
             Signer::P256(p) => p.sign(msg),
@@ -293,13 +294,109 @@ impl VerifyingKey {
     }
 
     /// Verifies with this key's own algorithm.
-    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+    pub(crate) fn verifies(&self, msg: &[u8], sig: &[u8]) -> bool {
         match &self.public {
             PublicBytes::Ed25519(b) => crypto::ed25519_verify(b, msg, sig),
             PublicBytes::P256(p) => p.verify(msg, sig),
         }
     }
+
+    /// Checks `signature` over `message` with this key's own algorithm (Ed25519, or ECDSA
+    /// P-256 with SHA-256 and fixed `r || s`). For [`Signer`](super::Signer)s whose key is
+    /// remote or in hardware: check what the backend returned before using it.
+    ///
+    /// # Errors
+    /// [`Error::BadSignature`].
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
+        if self.verifies(message, signature) {
+            Ok(())
+        } else {
+            Err(Error::BadSignature)
+        }
+    }
+
+    /// A verifying key for `source` from the raw public key of `algorithm`: Ed25519's 32
+    /// bytes (RFC 8032), or P-256's 65-byte uncompressed SEC1 point (`04 || x || y`), as
+    /// PKCS#11 tokens hold them (`CKA_EC_POINT`). The same checks as
+    /// [`VerifyingKey::from_jwk`].
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `source` is not a valid identifier; [`Error::InvalidKey`].
+    pub fn from_public_bytes(
+        source: &str,
+        algorithm: SignatureAlgorithm,
+        public: &[u8],
+    ) -> Result<Self> {
+        check_identifier(source, "source id")?;
+        match algorithm {
+            SignatureAlgorithm::Ed25519 => {
+                let bytes: [u8; KEY_LEN] = public
+                    .try_into()
+                    .map_err(|_| Error::InvalidKey("Ed25519 public key must be 32 bytes"))?;
+                if !crypto::ed25519_public_key_is_valid(&bytes) {
+                    return Err(Error::InvalidKey(
+                        "Ed25519 key is not a point of the prime-order subgroup",
+                    ));
+                }
+                Ok(Self::ed25519(source.to_owned(), bytes))
+            }
+            SignatureAlgorithm::EcdsaP256Sha256 => {
+                let point: [u8; P256_PUBLIC_LEN] = public.try_into().map_err(|_| {
+                    Error::InvalidKey("P-256 public key must be a 65-byte uncompressed point")
+                })?;
+                if point[0] != 0x04 {
+                    return Err(Error::InvalidKey(
+                        "P-256 public key must be an uncompressed point",
+                    ));
+                }
+                Self::p256(source.to_owned(), point)
+            }
+        }
+    }
+
+    /// A verifying key for `source` from a DER `SubjectPublicKeyInfo` (RFC 5280), as AWS
+    /// KMS `GetPublicKey` and `openssl pkey -pubout -outform DER` give it: Ed25519 (RFC 8410,
+    /// OID 1.3.101.112) or P-256 (RFC 5480: id-ecPublicKey with the prime256v1 curve, an
+    /// uncompressed point). DER is canonical, so each is one exact byte layout and anything
+    /// else is refused.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `source` is not a valid identifier; [`Error::InvalidKey`] for
+    /// another algorithm or curve, a compressed point, or trailing bytes.
+    pub fn from_spki_der(source: &str, der: &[u8]) -> Result<Self> {
+        if let Some(point) = der.strip_prefix(SPKI_P256_PREFIX) {
+            Self::from_public_bytes(source, SignatureAlgorithm::EcdsaP256Sha256, point)
+        } else if let Some(key) = der.strip_prefix(SPKI_ED25519_PREFIX) {
+            Self::from_public_bytes(source, SignatureAlgorithm::Ed25519, key)
+        } else {
+            Err(Error::InvalidKey(
+                "not an Ed25519 or P-256 (uncompressed) SubjectPublicKeyInfo",
+            ))
+        }
+    }
+
+    /// The raw public key: Ed25519's 32 bytes, or P-256's 65-byte uncompressed point.
+    #[must_use]
+    pub fn public_bytes(&self) -> &[u8] {
+        match &self.public {
+            PublicBytes::Ed25519(b) => b,
+            PublicBytes::P256(p) => p.bytes(),
+        }
+    }
 }
+
+/// `SEQUENCE { SEQUENCE { OID id-ecPublicKey, OID prime256v1 }, BIT STRING (66 bytes:
+/// no unused bits, then the 65-byte point) }`; the point follows.
+const SPKI_P256_PREFIX: &[u8] = &[
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// `SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (33 bytes: no unused bits, then
+/// the 32-byte key) }`; the key follows.
+const SPKI_ED25519_PREFIX: &[u8] = &[
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
 
 fn p256_coordinates(public: &[u8; P256_PUBLIC_LEN]) -> ([u8; KEY_LEN], [u8; KEY_LEN]) {
     let mut x = [0u8; KEY_LEN];

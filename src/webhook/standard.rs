@@ -16,6 +16,7 @@ use super::{
 };
 use crate::crypto::{self, Ed25519Pair, HmacAlg, KEY_LEN};
 use crate::error::{Error, Result};
+use crate::keys::{SignatureAlgorithm, Signer};
 
 enum Secret {
     Hmac(Zeroizing<Vec<u8>>),
@@ -201,6 +202,8 @@ pub struct StandardSigner {
 enum SignerSecret {
     Hmac(Zeroizing<Vec<u8>>),
     Ed25519(Ed25519Pair, [u8; KEY_LEN]),
+    /// An Ed25519 key elsewhere (a PKCS#11 token): v1a.
+    External(Box<dyn Signer>, [u8; KEY_LEN]),
 }
 
 impl std::fmt::Debug for StandardSigner {
@@ -241,6 +244,31 @@ impl StandardSigner {
         }
     }
 
+    /// A v1a (Ed25519) signer whose key is any [`Signer`]: an in-process [`SigningKey`]
+    /// or an Ed25519 key on a PKCS#11 token (`eventseal-pkcs11`). v1a signs the raw
+    /// `id.timestamp.body` with pure Ed25519, which AWS KMS cannot do (its Ed25519 is
+    /// pre-hashed and its raw messages are limited to 4 KiB).
+    ///
+    /// [`SigningKey`]: crate::SigningKey
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] if the signer's key is not Ed25519.
+    pub fn from_signer(signer: impl Signer + 'static) -> Result<Self> {
+        let vk = signer.verifying_key();
+        if vk.algorithm() != SignatureAlgorithm::Ed25519 {
+            return Err(Error::InvalidKey(
+                "Standard Webhooks v1a needs an Ed25519 key (this one is ECDSA P-256)",
+            ));
+        }
+        let pk: [u8; KEY_LEN] = vk
+            .public_bytes()
+            .try_into()
+            .map_err(|_| Error::InvalidKey("Ed25519 public key must be 32 bytes"))?;
+        Ok(Self {
+            secret: SignerSecret::External(Box::new(signer), pk),
+        })
+    }
+
     /// Generates a new `whsk_` secret key (64-byte seed-and-public form) and its `whpk_`
     /// public key.
     ///
@@ -264,7 +292,9 @@ impl StandardSigner {
     #[must_use]
     pub fn public_key(&self) -> Option<String> {
         match &self.secret {
-            SignerSecret::Ed25519(_, pk) => Some(format!("whpk_{}", encode_b64_std(pk))),
+            SignerSecret::Ed25519(_, pk) | SignerSecret::External(_, pk) => {
+                Some(format!("whpk_{}", encode_b64_std(pk)))
+            }
             SignerSecret::Hmac(_) => None,
         }
     }
@@ -272,7 +302,8 @@ impl StandardSigner {
     /// The `webhook-signature` header value for this message.
     ///
     /// # Errors
-    /// [`Error::Malformed`] for an empty id or one containing `.`.
+    /// [`Error::Malformed`] for an empty id or one containing `.`; [`Error::Signer`] when an
+    /// external signer fails.
     pub fn signature(&self, id: &str, timestamp: i64, body: &[u8]) -> Result<String> {
         if id.is_empty() || id.contains('.') {
             return Err(Error::Malformed("message id"));
@@ -291,6 +322,9 @@ impl StandardSigner {
             }
             SignerSecret::Ed25519(pair, _) => {
                 format!("v1a,{}", encode_b64_std(&pair.sign(&signed.concat())))
+            }
+            SignerSecret::External(signer, _) => {
+                format!("v1a,{}", encode_b64_std(&signer.sign(&signed.concat())?))
             }
         })
     }

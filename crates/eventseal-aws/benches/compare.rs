@@ -14,6 +14,8 @@
 //!   exactly what single verification accepts (R torsion-free), over one aws-lc-rs Ed25519
 //!   verification. README "Batch opening" says why batch verification is not used.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::hint::black_box;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use common::median;
 use eventseal::{
     AsyncOpener, MemoryReplayStore, Opened, Opener, PutEventsEntry, RecipientSecretKey, Sealer,
     SigningKey, TrustStore, TrustedKey, TrustedSource,
@@ -129,11 +132,6 @@ fn handle_waiting(opened: Opened, _: RecordContext) -> HandlerFuture {
     })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Nanoseconds per envelope: each envelope processed once, one at a time, by the sync opener.
 fn single(w: &World) -> f64 {
     let opener = Opener::new(
@@ -231,21 +229,7 @@ fn main() {
         consistent / single_verify,
     );
 
-    for (k, v) in &json {
-        println!("{k:<58} {v:>10.3}");
-    }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/eventseal-compare.json");
-    let mut out: serde_json::Map<String, serde_json::Value> = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    for (k, v) in json {
-        out.insert(k, serde_json::json!((v * 1000.0).round() / 1000.0));
-    }
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
-    println!("\nmerged into {}", path.display());
+    common::merge_ratios(json);
     let _ = &w.orders;
 }
 

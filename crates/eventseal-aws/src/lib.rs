@@ -11,9 +11,11 @@
 //! - [`put_entries`] and [`ToSdkEntry`]: sealed envelopes onto a bus with `PutEvents`, in
 //!   requests within EventBridge's limits, failed entries retried, every entry's outcome
 //!   returned.
+//! - [`KmsSigner`] ([`BlockingKmsSigner`] for sync code): a producer's signing key that
+//!   never leaves AWS KMS (`ECC_NIST_P256`, `Sign` with `MessageType=DIGEST`).
 //!
 //! The core library keeps no AWS SDK dependency; this crate uses only the official AWS
-//! crates (`aws-config`, `aws-sdk-dynamodb`, `aws-sdk-eventbridge`, `aws_lambda_events`,
+//! crates (`aws-config`, `aws-sdk-dynamodb`, `aws-sdk-eventbridge`, `aws-sdk-kms`, `aws_lambda_events`,
 //! `lambda_runtime`) with the SDK's own configuration chain (environment, profile,
 //! `AWS_ENDPOINT_URL`). docs/AWS.md walks a team from zero to a consumer and a producer.
 //!
@@ -43,6 +45,7 @@
 
 pub mod batch;
 pub mod dynamodb;
+pub mod kms;
 pub mod putevents;
 
 pub use batch::{
@@ -52,9 +55,11 @@ pub use batch::{
 pub use dynamodb::{
     consumer_id_prefix, item_id, AttributeNames, BlockingDynamoDbReplayStore, DynamoDbReplayStore,
 };
+pub use kms::{BlockingKmsSigner, KmsSigner, KmsSignerError};
 pub use putevents::{put_entries, EntryOutcome, RetryPolicy, ToSdkEntry};
 
 /// The AWS crates this crate's API uses, at the versions it was built with.
 pub use aws_lambda_events;
 pub use aws_sdk_dynamodb;
 pub use aws_sdk_eventbridge;
+pub use aws_sdk_kms;

@@ -8,7 +8,7 @@ use clap::ArgGroup;
 use eventseal::{
     Clock, ConsumerKey, DeliveredEvent, FixedClock, Freshness, Header, Limits, Opened, Opener,
     ProcessError, PutEventsEntry, RecipientPublicKey, RecipientSecretKey, SealTo, Sealer,
-    SigningKey, SymmetricKey, SystemClock, TrustStore, UntrustedEnvelope, VerifyingKey,
+    SymmetricKey, SystemClock, TrustStore, UntrustedEnvelope, VerifyingKey,
 };
 
 use crate::io::{self, Output, Source};
@@ -28,13 +28,19 @@ fn envelope_input_limit() -> usize {
 
 #[derive(clap::Args)]
 pub struct SealArgs {
-    /// The source's signing key (secret JWK; '-' for stdin).
+    /// The source's signing key: a secret JWK file ('-' for stdin), or a key URI:
+    /// `awskms:///ARN_OR_ALIAS` (AWS KMS, ECC_NIST_P256) or
+    /// `pkcs11:token=LABEL;object=LABEL?module-path=PATH&pin-source=file:PATH` (docs/KEYS.md).
     #[arg(
         long = "signing-key",
         visible_alias = "key",
-        value_name = "SIGNING_JWK"
+        value_name = "SIGNING_JWK|URI"
     )]
     signing_key: PathBuf,
+    /// The source id the key signs for: required with a key URI; with a key file, checked
+    /// against the file's.
+    #[arg(long, value_name = "ID")]
+    source: Option<String>,
     /// The event type.
     #[arg(long = "type", value_name = "TYPE")]
     event_type: String,
@@ -252,9 +258,7 @@ pub fn seal(a: SealArgs) -> Result<(), Failure> {
         }
     }
     let output = Output::prepare(a.output.as_deref(), "--output", 0o644)?;
-    let key_text = io::read_secret_key(&a.signing_key, "--signing-key")?;
-    let key = SigningKey::from_jwk(&key_text)
-        .map_err(|e| Failure::loading(&format!("--signing-key {}", a.signing_key.display()), e))?;
+    let key = crate::signer::load(&a.signing_key, a.source.as_deref(), "--signing-key")?;
     let recipients =
         a.to.iter()
             .map(|p| read_to(p))

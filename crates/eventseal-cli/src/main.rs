@@ -14,6 +14,7 @@ mod duration;
 mod envelope;
 mod io;
 mod keys;
+mod signer;
 mod trust;
 mod webhook;
 
@@ -105,11 +106,24 @@ enum Keygen {
 
 #[derive(Subcommand)]
 enum KeyCmd {
-    /// Print the public JWK of a secret key file (signing or recipient key).
+    /// Print the public JWK of a secret key file (signing or recipient key), or of a
+    /// signing key in AWS KMS or on a PKCS#11 token (`--key URI --source ID`): the verifying
+    /// JWK, ready for `trust add`.
     Public {
         /// The secret key file ('-' for stdin).
-        #[arg(value_name = "SECRET_JWK")]
-        file: PathBuf,
+        #[arg(
+            value_name = "SECRET_JWK",
+            required_unless_present = "key",
+            conflicts_with = "key"
+        )]
+        file: Option<PathBuf>,
+        /// A signing key URI: `awskms:///ARN_OR_ALIAS` or `pkcs11:token=…;object=…?…`
+        /// (see `seal --key`).
+        #[arg(long, value_name = "URI", requires = "source")]
+        key: Option<String>,
+        /// The source id the key signs for (with --key).
+        #[arg(long, value_name = "ID", requires = "key")]
+        source: Option<String>,
     },
     /// Bring a key made by another tool into eventseal's form: a JWK (jwcrypto, joserfc,
     /// node jose, WebCrypto exportKey("jwk")) or a PEM file (PKCS#8 private, SEC1 EC private,
@@ -199,8 +213,12 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Keygen(k) => keygen(k),
-        Command::Key(KeyCmd::Public { file }) => keys::public(&file)
-            .and_then(|jwk| io::Output::Stdout.commit(format!("{jwk}\n").as_bytes())),
+        Command::Key(KeyCmd::Public { file, key, source }) => match (file, key) {
+            (Some(file), _) => keys::public(&file),
+            (None, Some(uri)) => keys::public_of_uri(&uri, source.as_deref()),
+            (None, None) => Err(Failure::Usage("give a key file or --key URI".into())),
+        }
+        .and_then(|jwk| io::Output::Stdout.commit(format!("{jwk}\n").as_bytes())),
         Command::Key(KeyCmd::Import {
             source,
             consumer,

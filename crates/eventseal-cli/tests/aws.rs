@@ -8,36 +8,14 @@ mod common;
 #[path = "../../eventseal-aws/tests/common/moto.rs"]
 mod moto;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use common::{bin, ok};
+use common::{bin, keygen_recipient, ok, run_env, stderr};
 use moto::Moto;
 
 const BUS: &str = "central";
 const EB_SOURCE: &str = "com.example.orders";
-
-fn run_env(args: &[&str], dir: &Path, stdin: &[u8], env: &[(&str, String)]) -> Output {
-    let mut cmd: Command = bin();
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Keys for `orders` and `billing`, a trust file binding orders to moto's account and the
 /// EventBridge source, a handler script that appends each payload (one line) to
@@ -55,18 +33,7 @@ fn keys_and_trust(d: &Path) {
         d,
         b"",
     );
-    ok(
-        &[
-            "keygen",
-            "recipient",
-            "--consumer",
-            "billing",
-            "--out-dir",
-            "keys",
-        ],
-        d,
-        b"",
-    );
+    keygen_recipient(d, "billing");
     ok(
         &[
             "trust",

@@ -120,6 +120,11 @@ pub struct Moto {
 impl Moto {
     /// Starts a server on a free loopback port and waits until it answers.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`Moto::start`] with extra arguments to serve.py (`--stock-kms-digest`).
+    pub fn start_with(args: &[&str]) -> Self {
         let python = moto_python();
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -135,6 +140,7 @@ impl Moto {
         let child = Command::new(python)
             .arg(serve)
             .arg(port.to_string())
+            .args(args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -313,4 +319,32 @@ pub async fn receive_all(config: &aws_config::SdkConfig, queue_url: &str) -> ser
         }
     }
     serde_json::json!({ "Records": records })
+}
+
+/// Creates a KMS key of `spec` and `usage`; returns its key id and ARN.
+pub async fn create_kms_key(
+    client: &aws_sdk_kms::Client,
+    spec: aws_sdk_kms::types::KeySpec,
+    usage: aws_sdk_kms::types::KeyUsageType,
+) -> (String, String) {
+    let out = client
+        .create_key()
+        .key_spec(spec)
+        .key_usage(usage)
+        .send()
+        .await
+        .unwrap();
+    let meta = out.key_metadata().unwrap();
+    (meta.key_id().to_owned(), meta.arn().unwrap().to_owned())
+}
+
+/// Creates an `ECC_NIST_P256` `SIGN_VERIFY` key (eventseal's KMS signing key); returns its
+/// key id and ARN.
+pub async fn create_signing_key(client: &aws_sdk_kms::Client) -> (String, String) {
+    create_kms_key(
+        client,
+        aws_sdk_kms::types::KeySpec::EccNistP256,
+        aws_sdk_kms::types::KeyUsageType::SignVerify,
+    )
+    .await
 }

@@ -29,6 +29,44 @@ pub fn run(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// [`run`] with extra environment variables.
+pub fn run_env(args: &[&str], dir: &Path, stdin: &[u8], env: &[(&str, String)]) -> Output {
+    let mut cmd: Command = bin();
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `keygen recipient --consumer ID --out-dir keys`.
+pub fn keygen_recipient(d: &Path, consumer: &str) {
+    ok(
+        &[
+            "keygen",
+            "recipient",
+            "--consumer",
+            consumer,
+            "--out-dir",
+            "keys",
+        ],
+        d,
+        b"",
+    );
+}
+
 pub fn ok(args: &[&str], dir: &Path, stdin: &[u8]) -> Vec<u8> {
     let out = run(args, dir, stdin);
     assert!(
@@ -81,30 +119,8 @@ pub fn setup() -> tempfile::TempDir {
         d,
         b"",
     );
-    ok(
-        &[
-            "keygen",
-            "recipient",
-            "--consumer",
-            "billing",
-            "--out-dir",
-            "keys",
-        ],
-        d,
-        b"",
-    );
-    ok(
-        &[
-            "keygen",
-            "recipient",
-            "--consumer",
-            "audit",
-            "--out-dir",
-            "keys",
-        ],
-        d,
-        b"",
-    );
+    keygen_recipient(d, "billing");
+    keygen_recipient(d, "audit");
     dir
 }
 

@@ -1,0 +1,179 @@
+//! Signing keys given as a file (a secret JWK) or a key URI, following cosign and RFC 7512:
+//!
+//! - `awskms:///ARN_OR_ALIAS` (feature `aws`): an `ECC_NIST_P256` key in AWS KMS, with the
+//!   AWS configuration from the environment (including `AWS_ENDPOINT_URL`);
+//! - `pkcs11:token=LABEL;object=LABEL?module-path=PATH&pin-source=file:PATH` (feature
+//!   `pkcs11`; also `pin-value=`, or the PIN in `EVENTSEAL_PKCS11_PIN`).
+//!
+//! A URI key names no source, so `--source ID` is required with one; with a key file it is
+//! optional and must match the file's.
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use eventseal::{Signature, Signer, SigningKey, VerifyingKey};
+
+use crate::{io, Failure};
+
+/// A source's signing key from `--key`.
+pub enum CliSigner {
+    /// A secret JWK file.
+    File(Box<SigningKey>),
+    /// A key on a PKCS#11 token.
+    #[cfg(feature = "pkcs11")]
+    Pkcs11(Box<eventseal_pkcs11::Pkcs11Signer>),
+    /// A key in AWS KMS.
+    #[cfg(feature = "aws")]
+    Kms(Box<eventseal_aws::BlockingKmsSigner>),
+}
+
+impl Signer for CliSigner {
+    fn verifying_key(&self) -> &VerifyingKey {
+        match self {
+            CliSigner::File(k) => k.verifying_key(),
+            #[cfg(feature = "pkcs11")]
+            CliSigner::Pkcs11(k) => k.verifying_key(),
+            #[cfg(feature = "aws")]
+            CliSigner::Kms(k) => Signer::verifying_key(k.as_ref()),
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> eventseal::Result<Signature> {
+        match self {
+            CliSigner::File(k) => Signer::sign(k.as_ref(), message),
+            #[cfg(feature = "pkcs11")]
+            CliSigner::Pkcs11(k) => Signer::sign(k.as_ref(), message),
+            #[cfg(feature = "aws")]
+            CliSigner::Kms(k) => Signer::sign(k.as_ref(), message),
+        }
+    }
+}
+
+/// The URI schemes `--key` takes besides a file.
+pub const AWSKMS: &str = "awskms://";
+/// RFC 7512's scheme.
+pub const PKCS11: &str = "pkcs11:";
+
+/// Whether `--key`'s value is a key URI rather than a file.
+pub fn is_uri(value: &OsStr) -> bool {
+    value
+        .to_str()
+        .is_some_and(|v| v.starts_with(AWSKMS) || v.starts_with(PKCS11))
+}
+
+/// Loads `--key VALUE` (`option` names it in messages) signing for `source`.
+pub fn load(
+    value: &Path,
+    source: Option<&str>,
+    option: &'static str,
+) -> Result<CliSigner, Failure> {
+    let text = value.as_os_str();
+    if !is_uri(text) {
+        let key_text = io::read_secret_key(value, option)?;
+        let key = SigningKey::from_jwk(&key_text)
+            .map_err(|e| Failure::loading(&format!("{option} {}", value.display()), e))?;
+        if let Some(source) = source {
+            if key.source() != source {
+                return Err(Failure::Usage(format!(
+                    "--source {source:?}: the key file {} signs for {:?}",
+                    value.display(),
+                    key.source()
+                )));
+            }
+        }
+        return Ok(CliSigner::File(Box::new(key)));
+    }
+    let uri = text.to_str().unwrap_or_default();
+    let Some(source) = source else {
+        return Err(Failure::Usage(format!(
+            "{option} {}: a key URI names no source; give --source ID (the source id it signs for)",
+            redact(uri)
+        )));
+    };
+    if let Some(rest) = uri.strip_prefix(AWSKMS) {
+        return kms(rest, source, uri);
+    }
+    pkcs11(uri, source)
+}
+
+/// A URI as messages show it: without a `pin-value`.
+pub fn redact(uri: &str) -> String {
+    match uri.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|a| {
+                    if a.starts_with("pin-value=") {
+                        "pin-value=<redacted>".to_owned()
+                    } else {
+                        a.to_owned()
+                    }
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => uri.to_owned(),
+    }
+}
+
+#[cfg(feature = "aws")]
+fn kms(rest: &str, source: &str, uri: &str) -> Result<CliSigner, Failure> {
+    // cosign's form: awskms://[ENDPOINT]/KEY. The endpoint comes from the environment here.
+    let Some(key) = rest.strip_prefix('/') else {
+        return Err(Failure::Usage(format!(
+            "{uri}: an endpoint in the URI is not read; use awskms:///ARN_OR_ALIAS and set \
+             AWS_ENDPOINT_URL for a non-default endpoint"
+        )));
+    };
+    if key.is_empty() {
+        return Err(Failure::Usage(format!(
+            "{uri}: name the key: awskms:///arn:aws:kms:REGION:ACCOUNT:key/ID or awskms:///alias/NAME"
+        )));
+    }
+    eventseal_aws::BlockingKmsSigner::from_env(key, source)
+        .map(|k| CliSigner::Kms(Box::new(k)))
+        .map_err(|e| Failure::Other(e.to_string()))
+}
+
+#[cfg(not(feature = "aws"))]
+fn kms(_rest: &str, _source: &str, uri: &str) -> Result<CliSigner, Failure> {
+    Err(Failure::Usage(format!(
+        "{uri}: this eventseal was built without the `aws` feature"
+    )))
+}
+
+#[cfg(feature = "pkcs11")]
+fn pkcs11(uri: &str, source: &str) -> Result<CliSigner, Failure> {
+    if uri.contains("pin-value=") {
+        eprintln!(
+            "eventseal: warning: the PIN is on the command line (pin-value=), where other \
+             users' `ps` can read it; prefer pin-source=file:PATH or {}",
+            eventseal_pkcs11::PIN_ENV
+        );
+    }
+    eventseal_pkcs11::Pkcs11Signer::from_uri(uri, source)
+        .map(|k| CliSigner::Pkcs11(Box::new(k)))
+        .map_err(|e| Failure::Other(format!("{}: {e}", redact(uri))))
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn pkcs11(uri: &str, _source: &str) -> Result<CliSigner, Failure> {
+    Err(Failure::Usage(format!(
+        "{}: this eventseal was built without the `pkcs11` feature",
+        redact(uri)
+    )))
+}
+
+impl CliSigner {
+    /// Whether the key is in AWS KMS (which cannot sign Standard Webhooks v1a).
+    #[cfg(feature = "aws")]
+    pub fn is_kms(&self) -> bool {
+        matches!(self, CliSigner::Kms(_))
+    }
+
+    /// Whether the key is in AWS KMS: never, without the `aws` feature.
+    #[cfg(not(feature = "aws"))]
+    pub fn is_kms(&self) -> bool {
+        false
+    }
+}

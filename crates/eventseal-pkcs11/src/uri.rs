@@ -1,0 +1,186 @@
+//! PKCS#11 URIs (RFC 7512) naming a signing key: the subset eventseal reads.
+
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+use crate::{KeyLocation, Pin, Pkcs11Error};
+
+/// Environment variable holding the PIN when the URI gives none (as `COSIGN_PKCS11_PIN`
+/// does for cosign).
+pub const PIN_ENV: &str = "EVENTSEAL_PKCS11_PIN";
+/// Environment variable holding the module path when the URI gives none.
+pub const MODULE_PATH_ENV: &str = "EVENTSEAL_PKCS11_MODULE_PATH";
+
+/// Percent-decodes an RFC 7512 attribute value (RFC 3986 §2.1).
+fn percent_decode(value: &str, what: &str) -> Result<Vec<u8>, Pkcs11Error> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| Pkcs11Error::Uri(format!("{what}: bad percent-encoding")))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn decode_text(value: &str, what: &str) -> Result<String, Pkcs11Error> {
+    String::from_utf8(percent_decode(value, what)?)
+        .map_err(|_| Pkcs11Error::Uri(format!("{what}: not UTF-8")))
+}
+
+/// Parses `pkcs11:token=…;object=…[;id=…][;serial=…][;type=private]?module-path=…&pin-source=…`.
+pub(crate) fn parse(uri: &str) -> Result<KeyLocation, Pkcs11Error> {
+    let rest = uri
+        .strip_prefix("pkcs11:")
+        .ok_or_else(|| Pkcs11Error::Uri("a PKCS#11 URI starts with `pkcs11:`".into()))?;
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let mut loc = KeyLocation::default();
+    for attr in path.split(';').filter(|a| !a.is_empty()) {
+        let (name, value) = attr
+            .split_once('=')
+            .ok_or_else(|| Pkcs11Error::Uri(format!("path attribute `{attr}` has no `=`")))?;
+        match name {
+            "token" => loc.token_label = Some(decode_text(value, "token")?),
+            "serial" => loc.token_serial = Some(decode_text(value, "serial")?),
+            "object" => loc.object_label = Some(decode_text(value, "object")?),
+            "id" => loc.object_id = Some(percent_decode(value, "id")?),
+            "type" if value == "private" => {}
+            "type" => {
+                return Err(Pkcs11Error::Uri(format!(
+                    "type={value}: a signing key is type=private"
+                )))
+            }
+            // RFC 7512 attributes that only narrow the match: accepted, not needed.
+            "manufacturer"
+            | "model"
+            | "library-manufacturer"
+            | "library-description"
+            | "library-version"
+            | "slot-description"
+            | "slot-manufacturer"
+            | "slot-id" => {}
+            other => {
+                return Err(Pkcs11Error::Uri(format!(
+                    "unknown path attribute `{other}`"
+                )))
+            }
+        }
+    }
+    if let Some(query) = query {
+        for attr in query.split('&').filter(|a| !a.is_empty()) {
+            let (name, value) = attr.split_once('=').ok_or_else(|| {
+                Pkcs11Error::Uri(format!(
+                    "query attribute `{name_only}` has no `=`",
+                    name_only = attr
+                ))
+            })?;
+            match name {
+                "module-path" => {
+                    loc.module = Some(PathBuf::from(decode_text(value, "module-path")?));
+                }
+                "pin-value" => {
+                    if loc.pin.is_some() {
+                        return Err(Pkcs11Error::Uri(
+                            "give one of pin-value and pin-source".into(),
+                        ));
+                    }
+                    loc.pin = Some(Pin::Value(Zeroizing::new(decode_text(value, "pin-value")?)));
+                }
+                "pin-source" => {
+                    if loc.pin.is_some() {
+                        return Err(Pkcs11Error::Uri(
+                            "give one of pin-value and pin-source".into(),
+                        ));
+                    }
+                    let source = decode_text(value, "pin-source")?;
+                    // RFC 7512 §2.3: a URI; `file:` (or a `file://` URL) is the one scheme read.
+                    let path = source
+                        .strip_prefix("file://")
+                        .or_else(|| source.strip_prefix("file:"))
+                        .unwrap_or(&source);
+                    if path.contains(':') && !path.starts_with('/') {
+                        return Err(Pkcs11Error::Uri(format!(
+                            "pin-source `{source}`: only `file:` PIN sources are read"
+                        )));
+                    }
+                    loc.pin = Some(Pin::File(PathBuf::from(path)));
+                }
+                "module-name" => {
+                    return Err(Pkcs11Error::Uri(
+                        "module-name is not searched for: give module-path".into(),
+                    ))
+                }
+                other => {
+                    return Err(Pkcs11Error::Uri(format!(
+                        "unknown query attribute `{other}`"
+                    )))
+                }
+            }
+        }
+    }
+    if loc.object_label.is_none() && loc.object_id.is_none() {
+        return Err(Pkcs11Error::Uri(
+            "name the key with object=LABEL or id=%XX…".into(),
+        ));
+    }
+    Ok(loc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_form() {
+        let loc = parse(
+            "pkcs11:token=eventseal%20test;object=orders-signing;type=private\
+             ?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin",
+        )
+        .unwrap();
+        assert_eq!(loc.token_label.as_deref(), Some("eventseal test"));
+        assert_eq!(loc.object_label.as_deref(), Some("orders-signing"));
+        assert_eq!(
+            loc.module.as_deref(),
+            Some(std::path::Path::new("/usr/lib/softhsm/libsofthsm2.so"))
+        );
+        assert!(matches!(loc.pin, Some(Pin::File(ref p)) if p == std::path::Path::new("/run/pin")));
+    }
+
+    #[test]
+    fn id_is_bytes_and_pin_value_is_taken() {
+        let loc = parse("pkcs11:id=%01%ff;token=t?pin-value=1234").unwrap();
+        assert_eq!(loc.object_id.as_deref(), Some(&[0x01, 0xff][..]));
+        assert!(matches!(loc.pin, Some(Pin::Value(ref v)) if v.as_str() == "1234"));
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_read() {
+        for (uri, want) in [
+            ("pkcs12:object=a", "starts with"),
+            ("pkcs11:token=t", "object=LABEL"),
+            ("pkcs11:object=a;color=red", "unknown path attribute"),
+            ("pkcs11:object=a?pin-value=1&pin-source=file:/p", "one of"),
+            ("pkcs11:object=a?pin-source=https://x/pin", "only `file:`"),
+            ("pkcs11:object=%zz", "percent"),
+            ("pkcs11:object=a;type=public", "type=private"),
+            ("pkcs11:object=a?module-name=softhsm2", "module-path"),
+        ] {
+            let err = parse(uri).unwrap_err().to_string();
+            assert!(err.contains(want), "{uri}: {err}");
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! eventseal-pkcs11 against a real SoftHSM2 token made by the tests (common/softhsm.rs):
+//! Ed25519 (both `CKA_EC_PARAMS` forms) and P-256 keys seal envelopes the library opens and
+//! sign Standard Webhooks; a wrong PIN, a missing key and a missing module are clear errors;
+//! eight threads seal through one signer at once.
+
+#[path = "common/softhsm.rs"]
+mod softhsm;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType};
+use cryptoki::session::UserType;
+use cryptoki::types::AuthPin;
+use eventseal::webhook::{by_name, Request, StandardSigner};
+use eventseal::{
+    open, ErrorKind, MemoryReplayStore, RecipientSecretKey, Sealer, SignatureAlgorithm, Signer,
+    SystemClock, TrustStore, VerifyingKey,
+};
+use eventseal_pkcs11::{KeyLocation, Pin, Pkcs11Error, Pkcs11Signer};
+use softhsm::{SoftHsm, ED_KEY, MODULE, P256_KEY, PIN, PIN_TOKEN, TOKEN};
+use zeroize::Zeroizing;
+
+/// The Ed25519 key made through cryptoki with the RFC 8410 OID as `CKA_EC_PARAMS`.
+const ED_OID_KEY: &str = "ed-oid";
+
+/// One token store per test process: SoftHSM2 reads `SOFTHSM2_CONF` once, at
+/// `C_Initialize`.
+fn hsm() -> &'static SoftHsm {
+    static HSM: OnceLock<SoftHsm> = OnceLock::new();
+    HSM.get_or_init(|| {
+        let hsm = SoftHsm::new();
+        std::env::set_var("SOFTHSM2_CONF", &hsm.conf);
+        generate_ed25519_with_oid();
+        hsm
+    })
+}
+
+/// `C_GenerateKeyPair` with `CKM_EC_EDWARDS_KEY_PAIR_GEN` and the OID form of the curve.
+fn generate_ed25519_with_oid() {
+    let ctx = Pkcs11::new(MODULE).unwrap();
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(
+            cryptoki::error::RvError::CryptokiAlreadyInitialized,
+            _,
+        )) => {}
+        Err(e) => panic!("C_Initialize: {e}"),
+    }
+    let slot = ctx
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).unwrap().label().trim_end() == TOKEN)
+        .unwrap();
+    let session = ctx.open_rw_session(slot).unwrap();
+    session
+        .login(UserType::User, Some(&AuthPin::from(PIN.to_owned())))
+        .unwrap();
+    let oid = vec![0x06, 0x03, 0x2b, 0x65, 0x70];
+    let label = ED_OID_KEY.as_bytes().to_vec();
+    session
+        .generate_key_pair(
+            &Mechanism::EccEdwardsKeyPairGen,
+            &[
+                Attribute::Token(true),
+                Attribute::Verify(true),
+                Attribute::EcParams(oid.clone()),
+                Attribute::Label(label.clone()),
+                Attribute::Id(vec![3]),
+            ],
+            &[
+                Attribute::Token(true),
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Sign(true),
+                Attribute::Label(label),
+                Attribute::Id(vec![3]),
+            ],
+        )
+        .unwrap();
+    // Check the two Ed25519 keys really differ in the form of their parameters.
+    for (name, want) in [
+        (ED_KEY, b"\x13\x0cedwards25519".to_vec()),
+        (ED_OID_KEY, oid),
+    ] {
+        let public = session
+            .find_objects(&[
+                Attribute::Class(cryptoki::object::ObjectClass::PUBLIC_KEY),
+                Attribute::Label(name.as_bytes().to_vec()),
+            ])
+            .unwrap();
+        let attrs = session
+            .get_attributes(public[0], &[AttributeType::EcParams])
+            .unwrap();
+        assert!(
+            matches!(&attrs[..], [Attribute::EcParams(p)] if *p == want),
+            "{name}: {attrs:?}"
+        );
+    }
+    session.logout().unwrap();
+}
+
+fn signer(object: &str) -> Pkcs11Signer {
+    Pkcs11Signer::from_uri(&hsm().uri(TOKEN, object), "orders").unwrap()
+}
+
+/// Seals with `signer`, opens with the library trusting the signer's JWK.
+fn seal_and_open(signer: Pkcs11Signer) {
+    let billing = RecipientSecretKey::generate("billing").unwrap();
+    let trust =
+        TrustStore::new().with(VerifyingKey::from_jwk(&signer.verifying_key().to_jwk()).unwrap());
+    let sealer = Sealer::new(signer).with_ttl(Duration::from_secs(60));
+    let env = sealer
+        .seal("order.created", b"{\"order\":7}", &[billing.public_key()])
+        .unwrap();
+    let opened = open(
+        env.as_bytes(),
+        &[billing],
+        &trust,
+        &SystemClock,
+        &MemoryReplayStore::default(),
+    )
+    .unwrap();
+    assert_eq!(opened.payload(), b"{\"order\":7}");
+    assert_eq!(opened.header().source(), "orders");
+}
+
+#[test]
+fn ed25519_from_pkcs11_tool_seals_what_the_library_opens() {
+    let s = signer(ED_KEY);
+    assert_eq!(s.verifying_key().algorithm(), SignatureAlgorithm::Ed25519);
+    seal_and_open(s);
+}
+
+#[test]
+fn ed25519_with_the_oid_parameters_seals_too() {
+    let s = signer(ED_OID_KEY);
+    assert_eq!(s.verifying_key().algorithm(), SignatureAlgorithm::Ed25519);
+    seal_and_open(s);
+}
+
+#[test]
+fn p256_signs_the_digest_with_ckm_ecdsa() {
+    let s = signer(P256_KEY);
+    assert_eq!(
+        s.verifying_key().algorithm(),
+        SignatureAlgorithm::EcdsaP256Sha256
+    );
+    seal_and_open(s);
+}
+
+#[test]
+fn a_key_found_by_id_alone() {
+    let s = Pkcs11Signer::from_uri(
+        &format!(
+            "pkcs11:token={TOKEN};id=%02?module-path={MODULE}&pin-source=file:{}",
+            hsm().pin_file.display()
+        ),
+        "orders",
+    )
+    .unwrap();
+    assert_eq!(
+        s.verifying_key(),
+        signer(P256_KEY).verifying_key(),
+        "id=%02 is the P-256 key"
+    );
+}
+
+#[test]
+fn the_pin_from_the_environment_or_a_location() {
+    hsm();
+    let loc = KeyLocation {
+        module: Some(MODULE.into()),
+        token_label: Some(TOKEN.into()),
+        object_label: Some(ED_KEY.into()),
+        pin: Some(Pin::Env("EVENTSEAL_TEST_PKCS11_PIN".into())),
+        ..KeyLocation::default()
+    };
+    // Not set: a clear error naming the variable.
+    let err = Pkcs11Signer::open(loc, "orders").unwrap_err();
+    assert!(
+        matches!(&err, Pkcs11Error::Pin(m) if m.contains("EVENTSEAL_TEST_PKCS11_PIN")),
+        "{err}"
+    );
+    let loc = KeyLocation {
+        module: Some(MODULE.into()),
+        token_label: Some(TOKEN.into()),
+        object_label: Some(ED_KEY.into()),
+        pin: Some(Pin::Value(Zeroizing::new(PIN.into()))),
+        ..KeyLocation::default()
+    };
+    Pkcs11Signer::open(loc, "orders").unwrap();
+}
+
+#[test]
+fn a_wrong_pin_is_a_clear_error() {
+    let hsm = hsm();
+    let wrong = hsm.dir().join("wrong-pin");
+    std::fs::write(&wrong, "0000\n").unwrap();
+    let uri = format!(
+        "pkcs11:token={PIN_TOKEN};object={ED_KEY}?module-path={MODULE}&pin-source=file:{}",
+        wrong.display()
+    );
+    let err = Pkcs11Signer::from_uri(&uri, "orders").unwrap_err();
+    assert!(
+        matches!(&err, Pkcs11Error::Pin(m) if m == "the PIN is incorrect"),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "PKCS#11 PIN: the PIN is incorrect");
+}
+
+#[test]
+fn missing_things_are_named() {
+    let hsm = hsm();
+    let err = Pkcs11Signer::from_uri(&hsm.uri(TOKEN, "no-such-key"), "orders").unwrap_err();
+    assert!(
+        matches!(&err, Pkcs11Error::Key(m) if m.contains("no private key with label \"no-such-key\"")),
+        "{err}"
+    );
+    let err = Pkcs11Signer::from_uri(&hsm.uri("no-such-token", ED_KEY), "orders").unwrap_err();
+    assert!(
+        matches!(&err, Pkcs11Error::Token(m) if m.contains("no token with label \"no-such-token\"")),
+        "{err}"
+    );
+    let err = Pkcs11Signer::from_uri(
+        &format!(
+            "pkcs11:token={TOKEN};object={ED_KEY}?module-path=/nonexistent/libpkcs11.so&pin-value=1"
+        ),
+        "orders",
+    )
+    .unwrap_err();
+    assert!(matches!(&err, Pkcs11Error::Module { .. }), "{err}");
+    let err = Pkcs11Signer::from_uri(&hsm.uri(TOKEN, ED_KEY), "not a source").unwrap_err();
+    assert!(
+        matches!(&err, Pkcs11Error::Eventseal(e) if e.kind() == ErrorKind::Malformed),
+        "{err}"
+    );
+}
+
+#[test]
+fn eight_threads_seal_through_one_signer() {
+    let signer = Arc::new(signer(ED_KEY));
+    let keys = Arc::new([RecipientSecretKey::generate("billing").unwrap()]);
+    let trust = Arc::new(TrustStore::new().with(signer.verifying_key().clone()));
+    let store = Arc::new(MemoryReplayStore::default());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (signer, keys, trust, store) =
+                (signer.clone(), keys.clone(), trust.clone(), store.clone());
+            std::thread::spawn(move || {
+                let sealer = Sealer::new(signer);
+                for i in 0..25 {
+                    let payload = format!("{t}/{i}");
+                    let env = sealer
+                        .seal("order.created", payload.as_bytes(), &[keys[0].public_key()])
+                        .unwrap();
+                    let opened = open(
+                        env.as_bytes(),
+                        &keys[..],
+                        trust.as_ref(),
+                        &SystemClock,
+                        store.as_ref(),
+                    )
+                    .unwrap();
+                    assert_eq!(opened.payload(), payload.as_bytes());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn standard_webhooks_v1a_from_the_token() {
+    let signer = signer(ED_KEY);
+    let webhook = StandardSigner::from_signer(signer).unwrap();
+    let whpk = webhook.public_key().unwrap();
+    let body = br#"{"type":"invoice.paid"}"#;
+    let headers = webhook.headers("msg_hsm", 1_700_000_000, body).unwrap();
+    let verifier = by_name(
+        "standard-webhooks",
+        &[whpk.as_str()],
+        Duration::from_secs(300),
+    )
+    .unwrap();
+    let request = Request::new(headers.iter().map(|(n, v)| (*n, v.as_str())), body);
+    verifier.verify(&request, 1_700_000_000).unwrap();
+    // A P-256 key on the token cannot sign v1a.
+    assert_eq!(
+        StandardSigner::from_signer(self::signer(P256_KEY))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidKey
+    );
+}
