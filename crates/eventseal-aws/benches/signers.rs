@@ -50,6 +50,9 @@ fn main() {
     let p256 = Sealer::new(
         SigningKey::generate_with("orders", SignatureAlgorithm::EcdsaP256Sha256).unwrap(),
     );
+    // Warm up (page faults, the backend's one-time initialisation) before measuring.
+    per_seal(&ed, &billing, 200);
+    per_seal(&p256, &billing, 200);
     let in_ed = per_seal(&ed, &billing, 400);
     let in_p256 = per_seal(&p256, &billing, 400);
 

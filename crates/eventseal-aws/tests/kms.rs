@@ -2,8 +2,9 @@
 //! client), with `MessageType=DIGEST` and key states made faithful to KMS by the harness
 //! (tests/moto/serve.py): envelopes sealed through KMS open with the library; the key is
 //! given by id, ARN or alias; keys of the wrong type are refused when the signer is made;
-//! a disabled key, a missing key, an unreachable server and a backend returning signatures
-//! over the wrong message fail the seal with `signer-failed` and produce nothing.
+//! a disabled key, a missing key, access denied (IAM enforced by moto), an unreachable server
+//! and a backend returning signatures over the wrong message fail the seal with
+//! `signer-failed` and produce nothing.
 
 mod common;
 
@@ -199,6 +200,24 @@ async fn a_disabled_key_fails_the_seal_and_produces_nothing() {
         err.to_string().contains("KMSInvalidStateException"),
         "{err}"
     );
+}
+
+/// IAM enforced by moto (after the four setup requests): a producer allowed
+/// `kms:GetPublicKey` but not `kms:Sign` makes its signer, and every seal is refused.
+#[tokio::test]
+async fn access_denied_fails_the_seal() {
+    let moto = Moto::start_with_env(&[], &[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
+    let (key_id, _) = p256_key(&kms(&moto).await).await;
+    let (id, secret) = moto.iam_user_allowed("orders-producer", &["kms:GetPublicKey"]);
+    let client = aws_sdk_kms::Client::new(&moto.sdk_config_as(&id, &secret).await);
+    let sealer = Sealer::new(KmsSigner::new(client, &key_id, "orders").await.unwrap());
+    let billing = RecipientSecretKey::generate("billing").unwrap();
+    let err = sealer
+        .seal_async("order.created", b"x", &[billing.public_key()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SignerFailed);
+    assert!(err.to_string().contains("AccessDenied"), "{err}");
 }
 
 #[tokio::test]

@@ -125,6 +125,12 @@ impl Moto {
 
     /// [`Moto::start`] with extra arguments to serve.py (`--stock-kms-digest`).
     pub fn start_with(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// [`Moto::start_with`] with environment variables for moto (its settings, such as
+    /// `INITIAL_NO_AUTH_ACTION_COUNT`: IAM enforced after that many requests).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let python = moto_python();
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -141,6 +147,7 @@ impl Moto {
             .arg(serve)
             .arg(port.to_string())
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -169,6 +176,53 @@ impl Moto {
     /// server as the endpoint (what `AWS_ENDPOINT_URL` sets).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         sdk_config_for(&self.endpoint).await
+    }
+
+    /// Creates an IAM user whose only permissions are `actions` (on every resource) with
+    /// boto3 in moto's own environment, and returns its access key id and secret. Three
+    /// requests: count them in `INITIAL_NO_AUTH_ACTION_COUNT` when IAM is enforced.
+    pub fn iam_user_allowed(&self, name: &str, actions: &[&str]) -> (String, String) {
+        let script = r#"
+import json, sys, boto3
+endpoint, name, actions = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+iam.create_user(UserName=name)
+iam.put_user_policy(UserName=name, PolicyName="only", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+key = iam.create_access_key(UserName=name)["AccessKey"]
+print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
+"#;
+        let out = Command::new(moto_python())
+            .args(["-c", script, &self.endpoint, name])
+            .arg(serde_json::to_string(actions).unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let [id, secret]: [String; 2] = serde_json::from_slice(&out.stdout).unwrap();
+        (id, secret)
+    }
+
+    /// The SDK configuration for this server with the given credentials.
+    pub async fn sdk_config_as(&self, access_key_id: &str, secret: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                access_key_id,
+                secret,
+                None,
+                None,
+                "tests",
+            ))
+            .timeout_config(eventseal_aws::dynamodb::default_timeouts())
+            .load()
+            .await
     }
 
     /// Environment variables that point a process's SDK at this server.
