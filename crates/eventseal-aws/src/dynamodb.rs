@@ -35,6 +35,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::blocking::OwnedRuntime;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
@@ -454,7 +455,7 @@ where
 #[derive(Debug)]
 pub struct BlockingDynamoDbReplayStore {
     store: DynamoDbReplayStore,
-    runtime: tokio::runtime::Runtime,
+    runtime: OwnedRuntime,
 }
 
 impl BlockingDynamoDbReplayStore {
@@ -479,7 +480,9 @@ impl BlockingDynamoDbReplayStore {
         let table = table.into();
         refuse_inside_runtime()?;
         let runtime = store_runtime()?;
-        let store = runtime.block_on(DynamoDbReplayStore::from_env(table));
+        let store = runtime
+            .block_on(DynamoDbReplayStore::from_env(table))
+            .ok_or_else(runtime_gone)?;
         Ok(Self { store, runtime })
     }
 
@@ -491,18 +494,17 @@ impl BlockingDynamoDbReplayStore {
 
     fn run<T>(&self, op: impl std::future::Future<Output = Result<T>>) -> Result<T> {
         refuse_inside_runtime()?;
-        self.runtime.block_on(op)
+        self.runtime.block_on(op).ok_or_else(runtime_gone)?
     }
 }
 
 /// The blocking store's runtime: one worker thread, which drives the connections.
-fn store_runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("eventseal-dynamodb")
-        .enable_all()
-        .build()
-        .map_err(|e| Error::StoreUnavailable(Box::new(e)))
+fn store_runtime() -> Result<OwnedRuntime> {
+    OwnedRuntime::start("eventseal-dynamodb").map_err(|e| Error::StoreUnavailable(Box::new(e)))
+}
+
+fn runtime_gone() -> Error {
+    Error::StoreUnavailable("the blocking store's runtime has shut down".into())
 }
 
 /// Blocking inside an async runtime would stall (or, for a runtime's `block_on`, panic):

@@ -26,6 +26,8 @@ use eventseal::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::blocking::OwnedRuntime;
+
 /// Why a KMS signer could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -235,7 +237,7 @@ impl AsyncSigner for KmsSigner {
 /// runtime's thread): use [`KmsSigner`] and `seal_async` there.
 pub struct BlockingKmsSigner {
     signer: KmsSigner,
-    runtime: tokio::runtime::Runtime,
+    runtime: OwnedRuntime,
 }
 
 impl fmt::Debug for BlockingKmsSigner {
@@ -246,18 +248,18 @@ impl fmt::Debug for BlockingKmsSigner {
     }
 }
 
-fn blocking_runtime() -> std::result::Result<tokio::runtime::Runtime, KmsSignerError> {
+fn blocking_runtime() -> std::result::Result<OwnedRuntime, KmsSignerError> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(KmsSignerError::Runtime(
             "BlockingKmsSigner made inside an async runtime: use KmsSigner there".into(),
         ));
     }
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("eventseal-kms")
-        .enable_all()
-        .build()
+    OwnedRuntime::start("eventseal-kms")
         .map_err(|e| KmsSignerError::Runtime(format!("cannot start a runtime: {e}")))
+}
+
+fn runtime_gone() -> KmsSignerError {
+    KmsSignerError::Runtime("the blocking signer's runtime has shut down".into())
 }
 
 impl BlockingKmsSigner {
@@ -271,7 +273,9 @@ impl BlockingKmsSigner {
         source: &str,
     ) -> std::result::Result<Self, KmsSignerError> {
         let runtime = blocking_runtime()?;
-        let signer = runtime.block_on(KmsSigner::new(client, key, source))?;
+        let signer = runtime
+            .block_on(KmsSigner::new(client, key, source))
+            .ok_or_else(runtime_gone)??;
         Ok(Self { signer, runtime })
     }
 
@@ -281,7 +285,9 @@ impl BlockingKmsSigner {
     /// [`KmsSignerError`]; [`KmsSignerError::Runtime`] inside an async runtime.
     pub fn from_env(key: &str, source: &str) -> std::result::Result<Self, KmsSignerError> {
         let runtime = blocking_runtime()?;
-        let signer = runtime.block_on(KmsSigner::from_env(key, source))?;
+        let signer = runtime
+            .block_on(KmsSigner::from_env(key, source))
+            .ok_or_else(runtime_gone)??;
         Ok(Self { signer, runtime })
     }
 
@@ -289,6 +295,12 @@ impl BlockingKmsSigner {
     #[must_use]
     pub fn inner(&self) -> &KmsSigner {
         &self.signer
+    }
+
+    /// The verifying key (source, algorithm, key id), for trust files.
+    #[must_use]
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.signer.verifying
     }
 }
 
@@ -303,7 +315,9 @@ impl Signer for BlockingKmsSigner {
                 "BlockingKmsSigner called from inside an async runtime: use KmsSigner and seal_async there",
             ));
         }
-        self.runtime.block_on(self.signer.sign_digest(message))
+        self.runtime
+            .block_on(self.signer.sign_digest(message))
+            .ok_or_else(|| Error::signer("the blocking signer's runtime has shut down"))?
     }
 }
 
@@ -386,8 +400,35 @@ mod tests {
         let mut negative = vec![0x30, body.len() as u8];
         negative.extend(body);
         assert_eq!(ecdsa_der_to_fixed(&negative), None);
+        // A third element in the SEQUENCE.
+        let body = [der_int(&r), der_int(&r), der_int(&r)].concat();
+        let mut three = vec![0x30, body.len() as u8];
+        three.extend(body);
+        assert_eq!(ecdsa_der_to_fixed(&three), None);
         // Truncated, empty.
         assert_eq!(ecdsa_der_to_fixed(&good[..good.len() - 1]), None);
         assert_eq!(ecdsa_der_to_fixed(&[]), None);
+    }
+
+    proptest::proptest! {
+        /// Every (r, s) survives DER and back, whatever its leading zeros.
+        #[test]
+        fn der_round_trips(r in proptest::array::uniform32(proptest::num::u8::ANY),
+                           s in proptest::array::uniform32(proptest::num::u8::ANY),
+                           zeros_r in 0usize..32, zeros_s in 0usize..32) {
+            let mut r = r;
+            let mut s = s;
+            r[..zeros_r].fill(0);
+            s[..zeros_s].fill(0);
+            let fixed = ecdsa_der_to_fixed(&der_sig(&r, &s)).unwrap();
+            proptest::prop_assert_eq!(&fixed[..32], &r[..]);
+            proptest::prop_assert_eq!(&fixed[32..], &s[..]);
+        }
+
+        /// Arbitrary bytes are converted or refused, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..100)) {
+            let _ = ecdsa_der_to_fixed(&bytes);
+        }
     }
 }

@@ -84,6 +84,45 @@ async fn envelopes_sealed_through_kms_open_with_the_library() {
     assert_eq!(kids.len(), 1, "one key, one key id, however it is named");
 }
 
+/// A signer made through an alias keeps signing with the key the alias named then: repointing
+/// the alias does not silently switch it to a key its verifying key does not match.
+#[tokio::test]
+async fn repointing_the_alias_does_not_change_a_running_signer() {
+    let moto = Moto::start();
+    let client = kms(&moto).await;
+    let (first, _) = p256_key(&client).await;
+    let (second, _) = p256_key(&client).await;
+    client
+        .create_alias()
+        .alias_name("alias/orders-signing")
+        .target_key_id(&first)
+        .send()
+        .await
+        .unwrap();
+    let sealer = Sealer::new(
+        KmsSigner::new(client.clone(), "alias/orders-signing", "orders")
+            .await
+            .unwrap(),
+    );
+    client
+        .update_alias()
+        .alias_name("alias/orders-signing")
+        .target_key_id(&second)
+        .send()
+        .await
+        .unwrap();
+    // Still the first key: the envelope opens with the verifying key read at the start.
+    seal_and_open(&sealer).await;
+    let now = KmsSigner::new(client, "alias/orders-signing", "orders")
+        .await
+        .unwrap();
+    assert_ne!(
+        now.verifying_key(),
+        AsyncSigner::verifying_key(sealer.key()),
+        "a new signer follows the alias"
+    );
+}
+
 #[test]
 fn the_blocking_signer_seals_with_a_sync_sealer() {
     let moto = Moto::start();
@@ -109,6 +148,26 @@ fn the_blocking_signer_seals_with_a_sync_sealer() {
     )
     .unwrap();
     assert_eq!(opened.payload(), b"sync");
+}
+
+/// Inside an async runtime the blocking signer refuses to sign (it would block the runtime's
+/// thread) and, dropped there, shuts its own runtime down without panicking.
+#[test]
+fn the_blocking_signer_inside_a_runtime_refuses_and_drops_cleanly() {
+    let moto = Moto::start();
+    let setup = tokio::runtime::Runtime::new().unwrap();
+    let (client, key_id) = setup.block_on(async {
+        let client = kms(&moto).await;
+        let (key_id, _) = p256_key(&client).await;
+        (client, key_id)
+    });
+    let signer = BlockingKmsSigner::new(client, &key_id, "orders").unwrap();
+    setup.block_on(async move {
+        let err = Signer::sign(&signer, b"message").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::SignerFailed);
+        assert!(err.to_string().contains("inside an async runtime"), "{err}");
+        drop(signer);
+    });
 }
 
 #[tokio::test]

@@ -159,7 +159,6 @@ pub fn parse_any(text: &str) -> eventseal::Result<AnyKey> {
     })
 }
 
-/// `eventseal key public SECRET.jwk`: the public JWK of a secret key, on stdout.
 /// `key public --key URI --source ID`: the verifying JWK of a key in KMS or on a token.
 pub fn public_of_uri(uri: &str, source: Option<&str>) -> Result<String, Failure> {
     if !crate::signer::is_uri(std::ffi::OsStr::new(uri)) {
@@ -172,6 +171,7 @@ pub fn public_of_uri(uri: &str, source: Option<&str>) -> Result<String, Failure>
     Ok(eventseal::Signer::verifying_key(&signer).to_jwk())
 }
 
+/// `eventseal key public SECRET.jwk`: the public JWK of a secret key, on stdout.
 pub fn public(file: &Path) -> Result<String, Failure> {
     let text = io::read_secret_key(file, "SECRET_JWK")?;
     let named = |e: eventseal::Error| Failure::Other(format!("{}: {e}", file.display()));

@@ -96,24 +96,40 @@ pub fn load(
     pkcs11(uri, source)
 }
 
-/// A URI as messages show it: without a `pin-value`.
+/// A key URI as messages show it: for `pkcs11:`, only the attributes that name the key and
+/// the module, with every other value hidden (a PIN given as `pin-value`, or mistyped, is
+/// never echoed). `awskms:` URIs hold no secret.
 pub fn redact(uri: &str) -> String {
-    match uri.split_once('?') {
-        Some((path, query)) => {
-            let query: Vec<String> = query
-                .split('&')
-                .map(|a| {
-                    if a.starts_with("pin-value=") {
-                        "pin-value=<redacted>".to_owned()
-                    } else {
-                        a.to_owned()
-                    }
-                })
-                .collect();
-            format!("{path}?{}", query.join("&"))
-        }
-        None => uri.to_owned(),
+    let Some(rest) = uri.strip_prefix(PKCS11) else {
+        return uri.to_owned();
+    };
+    const SHOWN: &[&str] = &[
+        "token",
+        "serial",
+        "object",
+        "id",
+        "type",
+        "module-path",
+        "pin-source",
+    ];
+    let show = |attr: &str| match attr.split_once('=') {
+        Some((name, _)) if SHOWN.contains(&name) => attr.to_owned(),
+        Some((name, _)) => format!("{name}=<hidden>"),
+        None => "<hidden>".to_owned(),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = format!(
+        "{PKCS11}{}",
+        path.split(';').map(show).collect::<Vec<_>>().join(";")
+    );
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&query.split('&').map(show).collect::<Vec<_>>().join("&"));
     }
+    out
 }
 
 #[cfg(feature = "aws")]
@@ -144,7 +160,7 @@ fn kms(_rest: &str, _source: &str, uri: &str) -> Result<CliSigner, Failure> {
 
 #[cfg(feature = "pkcs11")]
 fn pkcs11(uri: &str, source: &str) -> Result<CliSigner, Failure> {
-    if uri.contains("pin-value=") {
+    if uri.contains("pin-value") {
         eprintln!(
             "eventseal: warning: the PIN is on the command line (pin-value=), where other \
              users' `ps` can read it; prefer pin-source=file:PATH or {}",
@@ -164,16 +180,26 @@ fn pkcs11(uri: &str, _source: &str) -> Result<CliSigner, Failure> {
     )))
 }
 
-impl CliSigner {
-    /// Whether the key is in AWS KMS (which cannot sign Standard Webhooks v1a).
-    #[cfg(feature = "aws")]
-    pub fn is_kms(&self) -> bool {
-        matches!(self, CliSigner::Kms(_))
-    }
+#[cfg(test)]
+mod tests {
+    use super::redact;
 
-    /// Whether the key is in AWS KMS: never, without the `aws` feature.
-    #[cfg(not(feature = "aws"))]
-    pub fn is_kms(&self) -> bool {
-        false
+    #[test]
+    fn redact_hides_every_value_but_the_names_of_the_key() {
+        assert_eq!(
+            redact("pkcs11:token=t;object=o?module-path=/m.so&pin-value=1234"),
+            "pkcs11:token=t;object=o?module-path=/m.so&pin-value=<hidden>"
+        );
+        // Mistyped: a PIN in the path, under another spelling, or without a name.
+        for uri in [
+            "pkcs11:token=t;object=o;pin-value=1234",
+            "pkcs11:object=o?PIN-VALUE=1234",
+            "pkcs11:object=o?pin%2Dvalue=1234",
+            "pkcs11:object=o?1234",
+            "pkcs11:object=o;1234",
+        ] {
+            assert!(!redact(uri).contains("1234"), "{uri}: {}", redact(uri));
+        }
+        assert_eq!(redact("awskms:///alias/a"), "awskms:///alias/a");
     }
 }

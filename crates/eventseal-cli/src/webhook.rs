@@ -122,8 +122,8 @@ pub struct SignArgs {
     secrets: Secrets,
     /// v1a (Ed25519) with a signing key instead of a secret: an Ed25519 secret JWK file, or a
     /// key on a PKCS#11 token (`pkcs11:token=…;object=…?module-path=…&pin-source=file:…`).
-    /// AWS KMS keys cannot sign v1a (KMS's Ed25519 is pre-hashed, its raw messages at most
-    /// 4 KiB).
+    /// Use a key for webhooks only, not a source's envelope key. AWS KMS keys cannot sign v1a
+    /// (KMS's Ed25519 signs raw messages of at most 4 KiB).
     #[arg(long, value_name = "SIGNING_JWK|URI", conflicts_with_all = ["secrets", "secret_file"])]
     key: Option<PathBuf>,
     /// The message id (webhook-id): no control characters (it becomes a header line).
@@ -190,17 +190,19 @@ fn sign(a: SignArgs) -> Result<(), Failure> {
     }
     let signer = match &a.key {
         Some(key) => {
-            // A webhook key signs for no eventseal source; a URI needs a placeholder id.
-            let signer = crate::signer::load(key, uri_source(key), "--key")?;
-            if signer.is_kms() {
+            let shown = crate::signer::redact(&key.to_string_lossy());
+            if key.to_string_lossy().starts_with(crate::signer::AWSKMS) {
                 return Err(Failure::Usage(format!(
-                    "--key {}: AWS KMS cannot sign Standard Webhooks v1a (pure Ed25519 over \
-                     the raw message); use an Ed25519 key on a PKCS#11 token or a key file",
-                    key.display()
+                    "--key {shown}: AWS KMS keys cannot sign Standard Webhooks v1a (pure \
+                     Ed25519 over id.timestamp.body, with no size limit: KMS signs only P-256 \
+                     here, and its Ed25519 takes raw messages of at most 4 KiB); use an \
+                     Ed25519 key on a PKCS#11 token or a key file"
                 )));
             }
+            // A webhook key signs for no eventseal source; a URI needs a placeholder id.
+            let signer = crate::signer::load(key, uri_source(key), "--key")?;
             eventseal::webhook::StandardSigner::from_signer(signer)
-                .map_err(|e| Failure::Other(format!("--key {}: {e}", key.display())))?
+                .map_err(|e| Failure::Other(format!("--key {shown}: {e}")))?
         }
         None => {
             let secrets = a.secrets.load()?;

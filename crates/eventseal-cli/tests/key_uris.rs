@@ -285,7 +285,9 @@ mod pkcs11 {
         let verified: serde_json::Value = serde_json::from_slice(&verified).unwrap();
         assert_eq!(verified["id"], "msg_1");
 
-        // The P-256 key cannot sign v1a.
+        // The P-256 key cannot sign v1a; the message never shows a PIN given in the URI.
+        let p256 =
+            format!("pkcs11:token={TOKEN};object={P256_KEY}?module-path={MODULE}&pin-value={PIN}");
         let out = run_env(
             &[
                 "webhook",
@@ -293,7 +295,7 @@ mod pkcs11 {
                 "--provider",
                 "standard-webhooks",
                 "--key",
-                &hsm.uri(TOKEN, P256_KEY),
+                &p256,
                 "--id",
                 "msg_2",
             ],
@@ -304,6 +306,16 @@ mod pkcs11 {
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(
             stderr(&out).contains("needs an Ed25519 key"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("pin-value=<hidden>"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains(&format!("pin-value={PIN}")),
             "{}",
             stderr(&out)
         );
@@ -374,7 +386,7 @@ mod kms {
         );
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(
-            stderr(&out).contains("AWS KMS cannot sign"),
+            stderr(&out).contains("AWS KMS keys cannot sign"),
             "{}",
             stderr(&out)
         );

@@ -38,7 +38,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
-#![deny(missing_docs)]
+#![deny(missing_docs, unused_must_use)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -241,13 +256,16 @@ fn find_slot(ctx: &Pkcs11, loc: &KeyLocation, module: &Path) -> Attempt<Slot> {
         .get_slots_with_token()
         .map_err(|e| call("C_GetSlotList", e))?;
     let mut found = Vec::new();
-    let mut unreadable = 0;
+    let mut uninitialized = 0usize;
     for slot in slots {
         let info = ctx
             .get_token_info(slot)
             .map_err(|e| call("C_GetTokenInfo", e))?;
-        if !info.token_initialized() || info.label().trim_end().is_empty() {
-            unreadable += 1;
+        if !info.token_initialized() {
+            // An empty slot's token (SoftHSM2 always offers one), or a token that could not be
+            // read: never a match.
+            uninitialized += 1;
+            continue;
         }
         let label_ok = loc
             .token_label
@@ -270,11 +288,16 @@ fn find_slot(ctx: &Pkcs11, loc: &KeyLocation, module: &Path) -> Attempt<Slot> {
     match found.as_slice() {
         [one] => Ok(*one),
         [] => {
-            let hint = if unreadable > 0 && is_soft_hsm(module) {
+            // SoftHSM2 lists one uninitialized token for the next `--init-token`. While another
+            // process writes its file store, a token can be missing or unreadable (SoftHSM2
+            // issue 757): tried again, and the message says it may be that.
+            let soft_hsm = is_soft_hsm(module);
+            let hint = if soft_hsm {
                 format!(
-                    " ({unreadable} token(s) could not be read: SoftHSM2's file store is not \
-                     safe for several processes at once (SoftHSM2 issue 757); retry, or sign \
-                     from one process per token)"
+                    "; {uninitialized} uninitialized. If another process uses this SoftHSM2 \
+                     token store at the same moment, this can be SoftHSM2 issue 757 (its file \
+                     store is not safe for several processes at once): retry, or sign from one \
+                     process per token"
                 )
             } else {
                 String::new()
@@ -285,7 +308,7 @@ fn find_slot(ctx: &Pkcs11, loc: &KeyLocation, module: &Path) -> Attempt<Slot> {
                     wanted(),
                     module.display()
                 )),
-                unreadable > 0,
+                soft_hsm,
             ))
         }
         _ => Err((
@@ -342,8 +365,9 @@ fn is_soft_hsm(module: &Path) -> bool {
 /// `pkcs11-tool --keypairgen --key-type EC:edwards25519` writes.
 fn curve(params: &[u8]) -> Option<SignatureAlgorithm> {
     const P256_OID: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    const ED25519_OID: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70]; // 1.3.101.112 (RFC 8410)
-                                                                // 1.3.6.1.4.1.11591.15.1, GnuPG's curve OID for Ed25519 (older tokens).
+    // 1.3.101.112 (RFC 8410).
+    const ED25519_OID: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+    // 1.3.6.1.4.1.11591.15.1, GnuPG's curve OID for Ed25519 (older tokens).
     const ED25519_GNU_OID: &[u8] = &[
         0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01,
     ];
@@ -368,10 +392,44 @@ fn ec_point(value: &[u8], len: usize) -> Option<&[u8]> {
     }
 }
 
+/// A logged-in session and the key's handle in it.
+struct Connection {
+    session: Session,
+    key: ObjectHandle,
+}
+
+/// What `connect` finds: the connection, and the public half as the token holds it.
+struct Found {
+    connection: Connection,
+    algorithm: SignatureAlgorithm,
+    point: Vec<u8>,
+}
+
+/// Return values after which the session (not the key) is gone: the signer logs in again,
+/// once, and retries.
+fn session_lost(e: &CkError) -> bool {
+    matches!(
+        e,
+        CkError::Pkcs11(
+            RvError::SessionHandleInvalid
+                | RvError::SessionClosed
+                | RvError::UserNotLoggedIn
+                | RvError::KeyHandleInvalid
+                | RvError::ObjectHandleInvalid,
+            _
+        )
+    )
+}
+
+/// What the signer signs once when it is made, to prove that the public key it read belongs
+/// to the private key (no PAE message begins so: PAE begins with a little-endian count).
+const KEY_CHECK: &[u8] = b"eventseal/v1/pkcs11-key-check";
+
 /// A signing key on a PKCS#11 token. See the [crate documentation](crate).
 pub struct Pkcs11Signer {
-    session: Mutex<Session>,
-    key: ObjectHandle,
+    connection: Mutex<Connection>,
+    ctx: Pkcs11,
+    location: KeyLocation,
     verifying: VerifyingKey,
     module: PathBuf,
     name: String,
@@ -400,7 +458,8 @@ impl Pkcs11Signer {
     }
 
     /// The signer for the key at `location`, signing for `source`: loads the module, finds
-    /// the token and the key (exactly one of each), logs in, and reads the public half.
+    /// the token and the key (exactly one of each), logs in, reads the public half, and signs
+    /// a fixed check message with the private key to prove the two belong together.
     ///
     /// # Errors
     /// [`Pkcs11Error`], naming what is missing or wrong.
@@ -415,138 +474,30 @@ impl Pkcs11Signer {
                     ))
                 })?,
         };
-        let pin = location
-            .pin
-            .as_ref()
-            .map_or_else(|| Pin::Env(PIN_ENV.to_owned()).read(), Pin::read)?;
-        let ctx = context(&module)?;
-        // A token that fails transiently (SoftHSM2's file store while another process writes
-        // it) is tried again a few times, then reported with the reason.
-        let mut attempt = 1;
-        let session = loop {
-            match logged_in_session(&ctx, &location, &module, &pin) {
-                Ok(session) => break session,
-                Err((e, true)) if attempt < SETUP_ATTEMPTS => {
-                    std::thread::sleep(SETUP_PAUSE * 2u32.pow(attempt - 1));
-                    attempt += 1;
-                    let _ = e;
-                }
-                Err((e, _)) => return Err(e),
-            }
-        };
         let name = match (&location.object_label, &location.object_id) {
             (Some(l), Some(id)) => format!("label {l:?}, id {}", hex(id)),
             (Some(l), None) => format!("label {l:?}"),
             (None, Some(id)) => format!("id {}", hex(id)),
             (None, None) => return Err(Pkcs11Error::Uri("name the key with a label or id".into())),
         };
-        let selector = |class: ObjectClass| {
-            let mut t = vec![Attribute::Class(class)];
-            if let Some(l) = &location.object_label {
-                t.push(Attribute::Label(l.as_bytes().to_vec()));
-            }
-            if let Some(id) = &location.object_id {
-                t.push(Attribute::Id(id.clone()));
-            }
-            t
-        };
-        let keys = session
-            .find_objects(&selector(ObjectClass::PRIVATE_KEY))
-            .map_err(|e| Pkcs11Error::call("C_FindObjects", &module, &e))?;
-        let key = match keys.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(Pkcs11Error::Key(format!(
-                    "no private key with {name} on the token"
-                )))
-            }
-            _ => {
-                return Err(Pkcs11Error::Key(format!(
-                    "{} private keys with {name}: name one with both object= and id=",
-                    keys.len()
-                )))
-            }
-        };
-        let attrs = session
-            .get_attributes(key, &[AttributeType::KeyType, AttributeType::Id])
-            .map_err(|e| Pkcs11Error::call("C_GetAttributeValue", &module, &e))?;
-        let mut key_type = None;
-        let mut key_id = Vec::new();
-        for a in attrs {
-            match a {
-                Attribute::KeyType(t) => key_type = Some(t),
-                Attribute::Id(id) => key_id = id,
-                _ => {}
-            }
-        }
-        // The public half: the public-key object with the private key's id (else the same
-        // label and id the caller gave).
-        let mut public_template = selector(ObjectClass::PUBLIC_KEY);
-        if !key_id.is_empty() && location.object_id.is_none() {
-            public_template.push(Attribute::Id(key_id));
-        }
-        let publics = session
-            .find_objects(&public_template)
-            .map_err(|e| Pkcs11Error::call("C_FindObjects", &module, &e))?;
-        let public = match publics.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(Pkcs11Error::Key(format!(
-                    "the private key with {name} has no public-key object on the token \
-                     (eventseal reads the verifying key from it)"
-                )))
-            }
-            _ => {
-                return Err(Pkcs11Error::Key(format!(
-                    "{} public keys match the key with {name}",
-                    publics.len()
-                )))
-            }
-        };
-        let attrs = session
-            .get_attributes(public, &[AttributeType::EcParams, AttributeType::EcPoint])
-            .map_err(|e| Pkcs11Error::call("C_GetAttributeValue", &module, &e))?;
-        let (mut params, mut point) = (None, None);
-        for a in attrs {
-            match a {
-                Attribute::EcParams(p) => params = Some(p),
-                Attribute::EcPoint(p) => point = Some(p),
-                _ => {}
-            }
-        }
-        let (Some(params), Some(point)) = (params, point) else {
-            return Err(Pkcs11Error::Unsupported(format!(
-                "the key with {name} is not an elliptic-curve key (no CKA_EC_PARAMS/CKA_EC_POINT)"
-            )));
-        };
-        let algorithm = match (key_type, curve(&params)) {
-            (Some(KeyType::EC_EDWARDS), Some(a @ SignatureAlgorithm::Ed25519))
-            | (Some(KeyType::EC), Some(a @ SignatureAlgorithm::EcdsaP256Sha256)) => a,
-            _ => {
-                return Err(Pkcs11Error::Unsupported(format!(
-                    "the key with {name} is {}; eventseal signs with Ed25519 or ECDSA P-256",
-                    key_type.map_or_else(|| "of an unknown type".to_owned(), |t| t.to_string())
-                )))
-            }
-        };
-        let len = match algorithm {
-            SignatureAlgorithm::EcdsaP256Sha256 => 65,
-            _ => 32,
-        };
-        let point = ec_point(&point, len).ok_or_else(|| {
-            Pkcs11Error::Key(format!(
-                "the public key of {name} has a CKA_EC_POINT of unexpected length {}",
-                point.len()
-            ))
-        })?;
-        let verifying = VerifyingKey::from_public_bytes(source, algorithm, point)?;
-        Ok(Self {
-            session: Mutex::new(session),
-            key,
+        let ctx = context(&module)?;
+        let found = connect(&ctx, &location, &module, &name)?;
+        let verifying = VerifyingKey::from_public_bytes(source, found.algorithm, &found.point)?;
+        let signer = Self {
+            connection: Mutex::new(found.connection),
+            ctx,
+            location,
             verifying,
             module,
             name,
-        })
+        };
+        Signer::sign(&signer, KEY_CHECK).map_err(|e| {
+            Pkcs11Error::Key(format!(
+                "the key with {} failed its check signature: {e}",
+                signer.name
+            ))
+        })?;
+        Ok(signer)
     }
 
     /// The verifying key (source, algorithm, key id), for trust files.
@@ -555,24 +506,183 @@ impl Pkcs11Signer {
         &self.verifying
     }
 
-    fn sign_on_token(&self, message: &[u8]) -> Result<Vec<u8>, Pkcs11Error> {
-        let session = self
-            .session
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let result = match self.verifying.algorithm() {
+    fn sign_with(&self, c: &Connection, message: &[u8]) -> Result<Vec<u8>, CkError> {
+        match self.verifying.algorithm() {
             SignatureAlgorithm::EcdsaP256Sha256 => {
                 let digest = Sha256::digest(message);
-                session.sign(&Mechanism::Ecdsa, self.key, &digest)
+                c.session.sign(&Mechanism::Ecdsa, c.key, &digest)
             }
-            _ => session.sign(
+            _ => c.session.sign(
                 &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
-                self.key,
+                c.key,
                 message,
             ),
-        };
-        result.map_err(|e| Pkcs11Error::call("C_Sign", &self.module, &e))
+        }
     }
+
+    /// Signs on the token; after a lost session (logged out, closed, the token re-inserted),
+    /// logs in again once, checks the key is the same, and retries.
+    fn sign_on_token(&self, message: &[u8]) -> Result<Vec<u8>, Pkcs11Error> {
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match self.sign_with(&connection, message) {
+            Ok(sig) => return Ok(sig),
+            Err(e) if session_lost(&e) => {}
+            Err(e) => return Err(Pkcs11Error::call("C_Sign", &self.module, &e)),
+        }
+        let found = connect(&self.ctx, &self.location, &self.module, &self.name)?;
+        if found.algorithm != self.verifying.algorithm()
+            || found.point.as_slice() != self.verifying.public_bytes()
+        {
+            return Err(Pkcs11Error::Key(format!(
+                "after logging in again, the key with {} is a different key",
+                self.name
+            )));
+        }
+        *connection = found.connection;
+        self.sign_with(&connection, message)
+            .map_err(|e| Pkcs11Error::call("C_Sign", &self.module, &e))
+    }
+}
+
+/// Finds the token (trying again while it fails transiently), logs in, finds the key and
+/// reads its public half.
+fn connect(
+    ctx: &Pkcs11,
+    location: &KeyLocation,
+    module: &Path,
+    name: &str,
+) -> Result<Found, Pkcs11Error> {
+    let pin = location
+        .pin
+        .as_ref()
+        .map_or_else(|| Pin::Env(PIN_ENV.to_owned()).read(), Pin::read)?;
+    // A token that fails transiently (SoftHSM2's file store while another process writes
+    // it) is tried again a few times, then reported with the reason.
+    let mut attempt = 1;
+    let session = loop {
+        match logged_in_session(ctx, location, module, &pin) {
+            Ok(session) => break session,
+            Err((_, true)) if attempt < SETUP_ATTEMPTS => {
+                std::thread::sleep(SETUP_PAUSE * 2u32.pow(attempt - 1));
+                attempt += 1;
+            }
+            Err((e, _)) => return Err(e),
+        }
+    };
+    let selector = |class: ObjectClass| {
+        let mut t = vec![Attribute::Class(class)];
+        if let Some(l) = &location.object_label {
+            t.push(Attribute::Label(l.as_bytes().to_vec()));
+        }
+        if let Some(id) = &location.object_id {
+            t.push(Attribute::Id(id.clone()));
+        }
+        t
+    };
+    let keys = session
+        .find_objects(&selector(ObjectClass::PRIVATE_KEY))
+        .map_err(|e| Pkcs11Error::call("C_FindObjects", module, &e))?;
+    let key = match keys.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Pkcs11Error::Key(format!(
+                "no private key with {name} on the token"
+            )))
+        }
+        _ => {
+            return Err(Pkcs11Error::Key(format!(
+                "{} private keys with {name}: name one with both object= and id=",
+                keys.len()
+            )))
+        }
+    };
+    let attrs = session
+        .get_attributes(key, &[AttributeType::KeyType, AttributeType::Id])
+        .map_err(|e| Pkcs11Error::call("C_GetAttributeValue", module, &e))?;
+    let mut key_type = None;
+    let mut key_id = Vec::new();
+    for a in attrs {
+        match a {
+            Attribute::KeyType(t) => key_type = Some(t),
+            Attribute::Id(id) => key_id = id,
+            _ => {}
+        }
+    }
+    // The public half: the public-key object with the private key's id (and the label the
+    // caller gave); the check signature in `open` proves they are a pair.
+    let mut public_template = vec![Attribute::Class(ObjectClass::PUBLIC_KEY)];
+    if key_id.is_empty() {
+        public_template = selector(ObjectClass::PUBLIC_KEY);
+    } else {
+        if let Some(l) = &location.object_label {
+            public_template.push(Attribute::Label(l.as_bytes().to_vec()));
+        }
+        public_template.push(Attribute::Id(key_id));
+    }
+    let publics = session
+        .find_objects(&public_template)
+        .map_err(|e| Pkcs11Error::call("C_FindObjects", module, &e))?;
+    let public = match publics.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Pkcs11Error::Key(format!(
+                "the private key with {name} has no public-key object on the token \
+                 (eventseal reads the verifying key from it)"
+            )))
+        }
+        _ => {
+            return Err(Pkcs11Error::Key(format!(
+                "{} public keys match the key with {name}",
+                publics.len()
+            )))
+        }
+    };
+    let attrs = session
+        .get_attributes(public, &[AttributeType::EcParams, AttributeType::EcPoint])
+        .map_err(|e| Pkcs11Error::call("C_GetAttributeValue", module, &e))?;
+    let (mut params, mut point) = (None, None);
+    for a in attrs {
+        match a {
+            Attribute::EcParams(p) => params = Some(p),
+            Attribute::EcPoint(p) => point = Some(p),
+            _ => {}
+        }
+    }
+    let (Some(params), Some(point)) = (params, point) else {
+        return Err(Pkcs11Error::Unsupported(format!(
+            "the key with {name} is not an elliptic-curve key (no CKA_EC_PARAMS/CKA_EC_POINT)"
+        )));
+    };
+    let algorithm = match (key_type, curve(&params)) {
+        (Some(KeyType::EC_EDWARDS), Some(a @ SignatureAlgorithm::Ed25519))
+        | (Some(KeyType::EC), Some(a @ SignatureAlgorithm::EcdsaP256Sha256)) => a,
+        _ => {
+            return Err(Pkcs11Error::Unsupported(format!(
+                "the key with {name} is {}; eventseal signs with Ed25519 or ECDSA P-256",
+                key_type.map_or_else(|| "of an unknown type".to_owned(), |t| t.to_string())
+            )))
+        }
+    };
+    let len = match algorithm {
+        SignatureAlgorithm::EcdsaP256Sha256 => 65,
+        _ => 32,
+    };
+    let point = ec_point(&point, len)
+        .ok_or_else(|| {
+            Pkcs11Error::Key(format!(
+                "the public key of {name} has a CKA_EC_POINT of unexpected length {}",
+                point.len()
+            ))
+        })?
+        .to_vec();
+    Ok(Found {
+        connection: Connection { session, key },
+        algorithm,
+        point,
+    })
 }
 
 impl Signer for Pkcs11Signer {

@@ -21,6 +21,7 @@ fn percent_decode(value: &str, what: &str) -> Result<Vec<u8>, Pkcs11Error> {
         if b == b'%' {
             let hex = bytes
                 .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| Pkcs11Error::Uri(format!("{what}: bad percent-encoding")))?;
@@ -39,6 +40,34 @@ fn decode_text(value: &str, what: &str) -> Result<String, Pkcs11Error> {
         .map_err(|_| Pkcs11Error::Uri(format!("{what}: not UTF-8")))
 }
 
+/// The file a `pin-source` names (RFC 7512 §2.4: a URI): `file:PATH`, `file:///PATH` or
+/// `file://localhost/PATH`, or a bare absolute path.
+fn pin_file(source: &str) -> Result<PathBuf, Pkcs11Error> {
+    let path = if let Some(rest) = source.strip_prefix("file://") {
+        let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+        if !rest.starts_with('/') {
+            return Err(Pkcs11Error::Uri(
+                "pin-source: a file:// URI names a local absolute path (file:///PATH)".into(),
+            ));
+        }
+        rest
+    } else if let Some(rest) = source.strip_prefix("file:") {
+        rest
+    } else if source.starts_with('/') {
+        source
+    } else {
+        return Err(Pkcs11Error::Uri(
+            "pin-source: only file: PIN sources are read (file:PATH)".into(),
+        ));
+    };
+    if path.is_empty() {
+        return Err(Pkcs11Error::Uri(
+            "pin-source: the file name is empty".into(),
+        ));
+    }
+    Ok(PathBuf::from(path))
+}
+
 /// Parses `pkcs11:token=…;object=…[;id=…][;serial=…][;type=private]?module-path=…&pin-source=…`.
 pub(crate) fn parse(uri: &str) -> Result<KeyLocation, Pkcs11Error> {
     let rest = uri
@@ -49,22 +78,45 @@ pub(crate) fn parse(uri: &str) -> Result<KeyLocation, Pkcs11Error> {
         None => (rest, None),
     };
     let mut loc = KeyLocation::default();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut once = |name: &'static str| {
+        if seen.contains(&name) {
+            Err(Pkcs11Error::Uri(format!("{name} is given twice")))
+        } else {
+            seen.push(name);
+            Ok(())
+        }
+    };
     for attr in path.split(';').filter(|a| !a.is_empty()) {
+        // The value is never echoed: a PIN typed into the path must not reach a log.
         let (name, value) = attr
             .split_once('=')
-            .ok_or_else(|| Pkcs11Error::Uri(format!("path attribute `{attr}` has no `=`")))?;
+            .ok_or_else(|| Pkcs11Error::Uri("a path attribute has no `=`".into()))?;
         match name {
-            "token" => loc.token_label = Some(decode_text(value, "token")?),
-            "serial" => loc.token_serial = Some(decode_text(value, "serial")?),
-            "object" => loc.object_label = Some(decode_text(value, "object")?),
-            "id" => loc.object_id = Some(percent_decode(value, "id")?),
-            "type" if value == "private" => {}
-            "type" => {
-                return Err(Pkcs11Error::Uri(format!(
-                    "type={value}: a signing key is type=private"
-                )))
+            "token" => {
+                once("token")?;
+                loc.token_label = Some(decode_text(value, "token")?);
             }
-            // RFC 7512 attributes that only narrow the match: accepted, not needed.
+            "serial" => {
+                once("serial")?;
+                loc.token_serial = Some(decode_text(value, "serial")?);
+            }
+            "object" => {
+                once("object")?;
+                loc.object_label = Some(decode_text(value, "object")?);
+            }
+            "id" => {
+                once("id")?;
+                loc.object_id = Some(percent_decode(value, "id")?);
+            }
+            "type" if value == "private" => once("type")?,
+            "type" => {
+                return Err(Pkcs11Error::Uri(
+                    "type: a signing key is type=private".into(),
+                ))
+            }
+            // RFC 7512 attributes that would narrow the match further: refused rather than
+            // ignored (ignoring them would widen it).
             "manufacturer"
             | "model"
             | "library-manufacturer"
@@ -72,52 +124,39 @@ pub(crate) fn parse(uri: &str) -> Result<KeyLocation, Pkcs11Error> {
             | "library-version"
             | "slot-description"
             | "slot-manufacturer"
-            | "slot-id" => {}
+            | "slot-id" => {
+                return Err(Pkcs11Error::Uri(format!(
+                    "{name} is not supported: name the token with token= or serial="
+                )))
+            }
             other => {
                 return Err(Pkcs11Error::Uri(format!(
-                    "unknown path attribute `{other}`"
+                    "unknown path attribute `{}`",
+                    other.escape_debug()
                 )))
             }
         }
     }
     if let Some(query) = query {
         for attr in query.split('&').filter(|a| !a.is_empty()) {
-            let (name, value) = attr.split_once('=').ok_or_else(|| {
-                Pkcs11Error::Uri(format!(
-                    "query attribute `{name_only}` has no `=`",
-                    name_only = attr
-                ))
-            })?;
+            let (name, value) = attr
+                .split_once('=')
+                .ok_or_else(|| Pkcs11Error::Uri("a query attribute has no `=`".into()))?;
             match name {
                 "module-path" => {
+                    once("module-path")?;
                     loc.module = Some(PathBuf::from(decode_text(value, "module-path")?));
                 }
-                "pin-value" => {
-                    if loc.pin.is_some() {
-                        return Err(Pkcs11Error::Uri(
-                            "give one of pin-value and pin-source".into(),
-                        ));
+                "pin-value" | "pin-source" => {
+                    once("pin").map_err(|_| {
+                        Pkcs11Error::Uri("give one of pin-value and pin-source".into())
+                    })?;
+                    if name == "pin-value" {
+                        loc.pin =
+                            Some(Pin::Value(Zeroizing::new(decode_text(value, "pin-value")?)));
+                    } else {
+                        loc.pin = Some(Pin::File(pin_file(&decode_text(value, "pin-source")?)?));
                     }
-                    loc.pin = Some(Pin::Value(Zeroizing::new(decode_text(value, "pin-value")?)));
-                }
-                "pin-source" => {
-                    if loc.pin.is_some() {
-                        return Err(Pkcs11Error::Uri(
-                            "give one of pin-value and pin-source".into(),
-                        ));
-                    }
-                    let source = decode_text(value, "pin-source")?;
-                    // RFC 7512 §2.3: a URI; `file:` (or a `file://` URL) is the one scheme read.
-                    let path = source
-                        .strip_prefix("file://")
-                        .or_else(|| source.strip_prefix("file:"))
-                        .unwrap_or(&source);
-                    if path.contains(':') && !path.starts_with('/') {
-                        return Err(Pkcs11Error::Uri(format!(
-                            "pin-source `{source}`: only `file:` PIN sources are read"
-                        )));
-                    }
-                    loc.pin = Some(Pin::File(PathBuf::from(path)));
                 }
                 "module-name" => {
                     return Err(Pkcs11Error::Uri(
@@ -126,7 +165,8 @@ pub(crate) fn parse(uri: &str) -> Result<KeyLocation, Pkcs11Error> {
                 }
                 other => {
                     return Err(Pkcs11Error::Uri(format!(
-                        "unknown query attribute `{other}`"
+                        "unknown query attribute `{}`",
+                        other.escape_debug()
                     )))
                 }
             }
@@ -161,6 +201,23 @@ mod tests {
     }
 
     #[test]
+    fn pin_sources() {
+        for (source, want) in [
+            ("file:/run/pin", "/run/pin"),
+            ("file:///run/pin", "/run/pin"),
+            ("file://localhost/run/pin", "/run/pin"),
+            ("/run/pin", "/run/pin"),
+            ("file:pin", "pin"),
+        ] {
+            let loc = parse(&format!("pkcs11:object=a?pin-source={source}")).unwrap();
+            assert!(
+                matches!(loc.pin, Some(Pin::File(ref p)) if p == std::path::Path::new(want)),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
     fn id_is_bytes_and_pin_value_is_taken() {
         let loc = parse("pkcs11:id=%01%ff;token=t?pin-value=1234").unwrap();
         assert_eq!(loc.object_id.as_deref(), Some(&[0x01, 0xff][..]));
@@ -174,13 +231,43 @@ mod tests {
             ("pkcs11:token=t", "object=LABEL"),
             ("pkcs11:object=a;color=red", "unknown path attribute"),
             ("pkcs11:object=a?pin-value=1&pin-source=file:/p", "one of"),
-            ("pkcs11:object=a?pin-source=https://x/pin", "only `file:`"),
+            ("pkcs11:object=a?pin-source=https://x/pin", "only file:"),
+            (
+                "pkcs11:object=a?pin-source=file://host/pin",
+                "local absolute path",
+            ),
+            ("pkcs11:object=a;object=b", "object is given twice"),
+            (
+                "pkcs11:object=a?module-path=/a&module-path=/b",
+                "module-path is given twice",
+            ),
+            ("pkcs11:object=a;slot-id=1", "not supported"),
+            ("pkcs11:object=%+f", "percent"),
             ("pkcs11:object=%zz", "percent"),
             ("pkcs11:object=a;type=public", "type=private"),
+            ("pkcs11:object=a;1234", "has no `=`"),
             ("pkcs11:object=a?module-name=softhsm2", "module-path"),
         ] {
             let err = parse(uri).unwrap_err().to_string();
             assert!(err.contains(want), "{uri}: {err}");
+            assert!(!err.contains("1234"), "{uri}: a value is echoed: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text is parsed or refused with a typed error, never a panic.
+        #[test]
+        fn any_text_parses_or_is_refused(uri in "pkcs11:[ -~]{0,80}", raw in ".{0,80}") {
+            let _ = parse(&uri);
+            let _ = parse(&raw);
+        }
+
+        /// Percent-encoding any bytes and decoding them gives the bytes back.
+        #[test]
+        fn percent_encoded_ids_round_trip(id in proptest::collection::vec(proptest::num::u8::ANY, 1..32)) {
+            let encoded: String = id.iter().map(|b| format!("%{b:02x}")).collect();
+            let loc = parse(&format!("pkcs11:id={encoded}")).unwrap();
+            proptest::prop_assert_eq!(loc.object_id, Some(id));
         }
     }
 }

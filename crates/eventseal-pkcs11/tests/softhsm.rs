@@ -23,6 +23,13 @@ use eventseal_pkcs11::{KeyLocation, Pin, Pkcs11Error, Pkcs11Signer};
 use softhsm::{SoftHsm, ED_KEY, MODULE, P256_KEY, PIN, PIN_TOKEN, TOKEN};
 use zeroize::Zeroizing;
 
+/// The token `a_logged_out_signer_logs_in_again` logs out of (a logout is per token and
+/// process: on the main token it would disturb the other tests).
+const LOGOUT_TOKEN: &str = "logout-test";
+
+/// The key `a_key_gone_from_the_token_fails_the_seal` destroys.
+const DOOMED_KEY: &str = "ed-doomed";
+
 /// The Ed25519 key made through cryptoki with the RFC 8410 OID as `CKA_EC_PARAMS`.
 const ED_OID_KEY: &str = "ed-oid";
 
@@ -32,14 +39,18 @@ fn hsm() -> &'static SoftHsm {
     static HSM: OnceLock<SoftHsm> = OnceLock::new();
     HSM.get_or_init(|| {
         let hsm = SoftHsm::new();
+        // A token of its own for the test that logs the whole process out of it.
+        hsm.init_token(LOGOUT_TOKEN);
+        hsm.keypairgen(LOGOUT_TOKEN, "EC:prime256v1", P256_KEY, "02");
         std::env::set_var("SOFTHSM2_CONF", &hsm.conf);
         generate_ed25519_with_oid();
         hsm
     })
 }
 
-/// `C_GenerateKeyPair` with `CKM_EC_EDWARDS_KEY_PAIR_GEN` and the OID form of the curve.
-fn generate_ed25519_with_oid() {
+/// A read-write session on the main token, logged in (this process's own PKCS#11 calls,
+/// beside the signers').
+fn rw_session(token: &str) -> cryptoki::session::Session {
     let ctx = Pkcs11::new(MODULE).unwrap();
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(())
@@ -53,34 +64,60 @@ fn generate_ed25519_with_oid() {
         .get_slots_with_token()
         .unwrap()
         .into_iter()
-        .find(|s| ctx.get_token_info(*s).unwrap().label().trim_end() == TOKEN)
+        .find(|s| {
+            let info = ctx.get_token_info(*s).unwrap();
+            info.token_initialized() && info.label().trim_end() == token
+        })
         .unwrap();
     let session = ctx.open_rw_session(slot).unwrap();
+    match session.login(UserType::User, Some(&AuthPin::from(PIN.to_owned()))) {
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+        }
+        Err(e) => panic!("C_Login: {e}"),
+    }
     session
-        .login(UserType::User, Some(&AuthPin::from(PIN.to_owned())))
-        .unwrap();
-    let oid = vec![0x06, 0x03, 0x2b, 0x65, 0x70];
-    let label = ED_OID_KEY.as_bytes().to_vec();
-    session
+}
+
+/// `C_GenerateKeyPair` with `CKM_EC_EDWARDS_KEY_PAIR_GEN`, the curve given as `params`.
+fn generate_ed25519(
+    session: &cryptoki::session::Session,
+    label: &str,
+    id: u8,
+    params: Vec<u8>,
+) -> cryptoki::object::ObjectHandle {
+    let label = label.as_bytes().to_vec();
+    let (_, private) = session
         .generate_key_pair(
             &Mechanism::EccEdwardsKeyPairGen,
             &[
                 Attribute::Token(true),
                 Attribute::Verify(true),
-                Attribute::EcParams(oid.clone()),
+                Attribute::EcParams(params),
                 Attribute::Label(label.clone()),
-                Attribute::Id(vec![3]),
+                Attribute::Id(vec![id]),
             ],
             &[
                 Attribute::Token(true),
                 Attribute::Private(true),
                 Attribute::Sensitive(true),
+                Attribute::Extractable(false),
                 Attribute::Sign(true),
                 Attribute::Label(label),
-                Attribute::Id(vec![3]),
+                Attribute::Id(vec![id]),
             ],
         )
         .unwrap();
+    private
+}
+
+/// The Ed25519 key with the OID form of the curve.
+fn generate_ed25519_with_oid() {
+    let session = rw_session(TOKEN);
+    let oid = vec![0x06, 0x03, 0x2b, 0x65, 0x70];
+    generate_ed25519(&session, ED_OID_KEY, 3, oid.clone());
+    // For the test that destroys a key under a running signer.
+    generate_ed25519(&session, DOOMED_KEY, 4, oid.clone());
     // Check the two Ed25519 keys really differ in the form of their parameters.
     for (name, want) in [
         (ED_KEY, b"\x13\x0cedwards25519".to_vec()),
@@ -100,7 +137,6 @@ fn generate_ed25519_with_oid() {
             "{name}: {attrs:?}"
         );
     }
-    session.logout().unwrap();
 }
 
 fn signer(object: &str) -> Pkcs11Signer {
@@ -297,4 +333,67 @@ fn standard_webhooks_v1a_from_the_token() {
             .kind(),
         ErrorKind::InvalidKey
     );
+}
+
+/// A key destroyed under a running signer: the seal fails with `signer-failed`, naming the
+/// key, and produces nothing.
+#[test]
+fn a_key_gone_from_the_token_fails_the_seal() {
+    hsm();
+    let sealer = Sealer::new(signer(DOOMED_KEY));
+    let billing = RecipientSecretKey::generate("billing").unwrap();
+    sealer
+        .seal("order.created", b"before", &[billing.public_key()])
+        .unwrap();
+    // Another session of this process destroys the private key. (SoftHSM2 has been seen to
+    // invalidate a fresh session while other tests open and close theirs: tried again.)
+    let mut destroyed = false;
+    for _ in 0..5 {
+        let session = rw_session(TOKEN);
+        let found = session.find_objects(&[
+            Attribute::Class(cryptoki::object::ObjectClass::PRIVATE_KEY),
+            Attribute::Label(DOOMED_KEY.as_bytes().to_vec()),
+        ]);
+        if let Ok([key]) = found.as_deref() {
+            if session.destroy_object(*key).is_ok() {
+                destroyed = true;
+                break;
+            }
+        }
+    }
+    assert!(destroyed, "the key could not be destroyed");
+    let err = sealer
+        .seal("order.created", b"after", &[billing.public_key()])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SignerFailed);
+    assert!(
+        err.to_string()
+            .contains(&format!("no private key with label {DOOMED_KEY:?}")),
+        "{err}"
+    );
+}
+
+/// A signer whose session was logged out (another part of the process called `C_Logout`)
+/// logs in again and signs.
+#[test]
+fn a_logged_out_signer_logs_in_again() {
+    let hsm = hsm();
+    let sealer =
+        Sealer::new(Pkcs11Signer::from_uri(&hsm.uri(LOGOUT_TOKEN, P256_KEY), "orders").unwrap());
+    let trust = TrustStore::new().with(sealer.key().verifying_key().clone());
+    let billing = RecipientSecretKey::generate("billing").unwrap();
+    let session = rw_session(LOGOUT_TOKEN);
+    session.logout().unwrap();
+    let env = sealer
+        .seal("order.created", b"again", &[billing.public_key()])
+        .unwrap();
+    let opened = open(
+        env.as_bytes(),
+        &[billing],
+        &trust,
+        &SystemClock,
+        &MemoryReplayStore::default(),
+    )
+    .unwrap();
+    assert_eq!(opened.payload(), b"again");
 }

@@ -29,6 +29,12 @@ It is `moto_server` with three differences; nothing else changes.
    them, so they are `JsonRESTError`s with those codes); an enabled key runs moto's code unchanged.
 
 Usage: python serve.py PORT [--stock-kms-digest]
+
+`--stock-kms-digest` leaves out difference 2, so KMS signs SHA-256 of the digest as moto
+does: a backend returning signatures over the wrong message, for the one test that the
+signer checks every signature before using it. moto's own settings come from the
+environment as usual (`INITIAL_NO_AUTH_ACTION_COUNT` turns on its IAM enforcement, which the
+access-denied test uses).
 """
 
 import contextvars

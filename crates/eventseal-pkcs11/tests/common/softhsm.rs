@@ -66,30 +66,36 @@ impl SoftHsm {
         .unwrap();
         let pin_file = dir.path().join("pin");
         std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
-        for label in [TOKEN, PIN_TOKEN] {
-            run(
-                Command::new("softhsm2-util").args([
-                    "--init-token",
-                    "--free",
-                    "--label",
-                    label,
-                    "--pin",
-                    PIN,
-                    "--so-pin",
-                    "5678",
-                ]),
-                &conf,
-            );
-        }
         let hsm = Self {
             dir,
             conf,
             pin_file,
         };
+        for label in [TOKEN, PIN_TOKEN] {
+            hsm.init_token(label);
+        }
         hsm.keypairgen(TOKEN, "EC:edwards25519", ED_KEY, "01");
         hsm.keypairgen(TOKEN, "EC:prime256v1", P256_KEY, "02");
         hsm.keypairgen(PIN_TOKEN, "EC:edwards25519", ED_KEY, "01");
         hsm
+    }
+
+    /// `softhsm2-util --init-token` with the user PIN [`PIN`]. Before any PKCS#11 call in
+    /// this process: SoftHSM2 reads its tokens at `C_Initialize`.
+    pub fn init_token(&self, label: &str) {
+        run(
+            Command::new("softhsm2-util").args([
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--pin",
+                PIN,
+                "--so-pin",
+                "5678",
+            ]),
+            &self.conf,
+        );
     }
 
     /// `pkcs11-tool --keypairgen` on `token`.
