@@ -135,9 +135,10 @@ pub enum Error {
     /// A [`Signer`](crate::Signer)'s backend failed or refused to sign (AWS KMS: key
     /// disabled, access denied, unreachable; PKCS#11: not logged in, token removed), or
     /// returned a signature that does not verify with its public key. Nothing was produced.
-    /// The text is the backend's (producer-side: no oracle to protect).
+    /// The text is the backend's (producer-side: no oracle to protect), in the message itself
+    /// (not repeated as a `source`).
     #[error("signer failed: {0}")]
-    Signer(#[source] SignerSource),
+    Signer(SignerSource),
 }
 
 impl Error {

@@ -259,6 +259,7 @@ impl<K: Signer> Sealer<K> {
     /// - [`Error::TooLarge`]: the envelope would exceed the limits (recipients, header,
     ///   whole envelope).
     /// - [`Error::Rng`].
+    /// - [`Error::Signer`]: the signer's backend (a KMS, an HSM) failed; nothing was produced.
     pub fn seal<'r, R: Into<SealTo<'r>> + Copy>(
         &self,
         event_type: &str,

@@ -29,9 +29,11 @@ pub type Signature = [u8; SIGNATURE_LEN];
 /// backend that returns a wrong signature then fails the seal rather than producing an
 /// envelope no consumer accepts.
 ///
-/// eventseal passes only its own domain-separated messages (`PAE` with an
-/// `eventseal/v1/...` label, docs/FORMAT.md) to `sign`; give each key one purpose (do not
-/// sign envelopes and Standard Webhooks with the same key).
+/// A [`Sealer`](crate::Sealer) passes only eventseal's domain-separated message (`PAE` with
+/// the `eventseal/v1/...` label, docs/FORMAT.md) to `sign`. The Standard Webhooks signer
+/// ([`StandardSigner::from_signer`](crate::webhook::StandardSigner::from_signer)) passes
+/// `id.timestamp.body`, which has no such label: give each key one purpose, and never sign
+/// webhooks with a source's envelope key.
 ///
 /// A signer of your own (here one that logs each use of a key held elsewhere) seals like any
 /// other; docs/KEYS.md covers the KMS and PKCS#11 signers:
@@ -110,7 +112,13 @@ pub type SignFuture<'a> =
 
 /// A [`Signer`] whose signing is a network round trip (AWS KMS): the same contract, with
 /// `sign_async` returning a future. Every [`Signer`] is also an `AsyncSigner` (its signature
-/// is computed when the future is first polled), so async code can take either.
+/// is computed when the future is first polled), so async code can take either. A blocking
+/// signer (a PKCS#11 token) then signs on the executor's thread: in a busy async service,
+/// seal with it on the blocking pool (`tokio::task::spawn_blocking` and `Sealer::seal`).
+///
+/// Both traits name the verifying key `verifying_key`. With both imported, call it as
+/// `Signer::verifying_key(&key)` (or `AsyncSigner::…`) on a type that has no inherent method
+/// of that name; the signers in eventseal's packages all have one.
 ///
 /// A future dropped before it completes leaves nothing behind: the seal that awaited it
 /// produces no envelope.

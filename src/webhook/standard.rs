@@ -246,8 +246,9 @@ impl StandardSigner {
 
     /// A v1a (Ed25519) signer whose key is any [`Signer`]: an in-process [`SigningKey`]
     /// or an Ed25519 key on a PKCS#11 token (`eventseal-pkcs11`). v1a signs the raw
-    /// `id.timestamp.body` with pure Ed25519, which AWS KMS cannot do (its Ed25519 is
-    /// pre-hashed and its raw messages are limited to 4 KiB).
+    /// `id.timestamp.body` with pure Ed25519, whatever its size, which AWS KMS cannot do
+    /// (its pure Ed25519 takes raw messages of at most 4 KiB). Use a key for webhooks only:
+    /// `id.timestamp.body` carries no domain separation from eventseal's own messages.
     ///
     /// [`SigningKey`]: crate::SigningKey
     ///

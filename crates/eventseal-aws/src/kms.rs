@@ -233,8 +233,9 @@ impl AsyncSigner for KmsSigner {
 
 /// A [`KmsSigner`] for sync code (a [`Sealer`](eventseal::Sealer)'s `seal`, the CLI): each
 /// signature is a `Sign` call on the signer's own runtime (one worker thread). Calling it
-/// from inside an async runtime is refused with [`Error::Signer`] (it would block that
-/// runtime's thread): use [`KmsSigner`] and `seal_async` there.
+/// from inside an async runtime (including its blocking pool) is refused with
+/// [`Error::Signer`]: use [`KmsSigner`] and `seal_async` there. Dropped inside one, it shuts
+/// its runtime down in the background.
 pub struct BlockingKmsSigner {
     signer: KmsSigner,
     runtime: OwnedRuntime,

@@ -37,16 +37,25 @@ async fn seal_and_open(sealer: &Sealer<KmsSigner>) {
         .seal_async("order.created", &payload, &[billing.public_key()])
         .await
         .unwrap();
-    let opened = open(
+    let opened = open_once(&env, billing, &trust);
+    assert_eq!(opened.payload(), payload.as_slice());
+    assert_eq!(opened.header().source(), "orders");
+}
+
+/// Opens `env` once as billing, trusting `trust`.
+fn open_once(
+    env: &eventseal::SealedEnvelope,
+    billing: RecipientSecretKey,
+    trust: &TrustStore,
+) -> eventseal::Opened {
+    open(
         env.as_bytes(),
         &[billing],
-        &trust,
+        trust,
         &SystemClock,
         &MemoryReplayStore::default(),
     )
-    .unwrap();
-    assert_eq!(opened.payload(), payload.as_slice());
-    assert_eq!(opened.header().source(), "orders");
+    .unwrap()
 }
 
 #[tokio::test]
@@ -139,14 +148,7 @@ fn the_blocking_signer_seals_with_a_sync_sealer() {
     let env = Sealer::new(signer)
         .seal("order.created", b"sync", &[billing.public_key()])
         .unwrap();
-    let opened = open(
-        env.as_bytes(),
-        &[billing],
-        &trust,
-        &SystemClock,
-        &MemoryReplayStore::default(),
-    )
-    .unwrap();
+    let opened = open_once(&env, billing, &trust);
     assert_eq!(opened.payload(), b"sync");
 }
 

@@ -152,16 +152,25 @@ fn seal_and_open(signer: Pkcs11Signer) {
     let env = sealer
         .seal("order.created", b"{\"order\":7}", &[billing.public_key()])
         .unwrap();
-    let opened = open(
+    let opened = open_once(&env, billing, &trust);
+    assert_eq!(opened.payload(), b"{\"order\":7}");
+    assert_eq!(opened.header().source(), "orders");
+}
+
+/// Opens `env` once as billing, trusting `trust`.
+fn open_once(
+    env: &eventseal::SealedEnvelope,
+    billing: RecipientSecretKey,
+    trust: &TrustStore,
+) -> eventseal::Opened {
+    open(
         env.as_bytes(),
         &[billing],
-        &trust,
+        trust,
         &SystemClock,
         &MemoryReplayStore::default(),
     )
-    .unwrap();
-    assert_eq!(opened.payload(), b"{\"order\":7}");
-    assert_eq!(opened.header().source(), "orders");
+    .unwrap()
 }
 
 #[test]
@@ -387,13 +396,6 @@ fn a_logged_out_signer_logs_in_again() {
     let env = sealer
         .seal("order.created", b"again", &[billing.public_key()])
         .unwrap();
-    let opened = open(
-        env.as_bytes(),
-        &[billing],
-        &trust,
-        &SystemClock,
-        &MemoryReplayStore::default(),
-    )
-    .unwrap();
+    let opened = open_once(&env, billing, &trust);
     assert_eq!(opened.payload(), b"again");
 }
