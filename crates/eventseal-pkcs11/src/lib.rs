@@ -19,6 +19,8 @@
 //! - The PIN comes from a file (`pin-source=file:PATH`), the environment
 //!   ([`PIN_ENV`]) or, for tests, the URI (`pin-value=`); the CLI never takes it as an
 //!   argument of its own.
+//! - A private key that could be copied out of the token (`CKA_EXTRACTABLE` true or
+//!   `CKA_SENSITIVE` false) is refused unless [`KeyLocation::allow_extractable`] is set.
 //! - One signer holds one logged-in session behind a mutex: share it (`Arc`) across threads;
 //!   seals from many threads are serialised on the token.
 //!
@@ -130,6 +132,10 @@ pub struct KeyLocation {
     pub object_id: Option<Vec<u8>>,
     /// The user PIN; else [`PIN_ENV`].
     pub pin: Option<Pin>,
+    /// Accept a private key that can leave the token (`CKA_EXTRACTABLE` true or
+    /// `CKA_SENSITIVE` false). Off by default, and not settable from a URI: the point of a
+    /// token key is that it cannot be copied out.
+    pub allow_extractable: bool,
 }
 
 /// Why a PKCS#11 signer could not be set up or could not sign.
@@ -600,16 +606,35 @@ fn connect(
         }
     };
     let attrs = session
-        .get_attributes(key, &[AttributeType::KeyType, AttributeType::Id])
+        .get_attributes(
+            key,
+            &[
+                AttributeType::KeyType,
+                AttributeType::Id,
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+            ],
+        )
         .map_err(|e| Pkcs11Error::call("C_GetAttributeValue", module, &e))?;
     let mut key_type = None;
     let mut key_id = Vec::new();
+    // Absent attributes count as the unsafe value.
+    let (mut sensitive, mut extractable) = (false, true);
     for a in attrs {
         match a {
             Attribute::KeyType(t) => key_type = Some(t),
             Attribute::Id(id) => key_id = id,
+            Attribute::Sensitive(v) => sensitive = v,
+            Attribute::Extractable(v) => extractable = v,
             _ => {}
         }
+    }
+    if (extractable || !sensitive) && !location.allow_extractable {
+        return Err(Pkcs11Error::Key(format!(
+            "the private key with {name} can leave the token (CKA_EXTRACTABLE {extractable}, \
+             CKA_SENSITIVE {sensitive}); eventseal signs only with keys that cannot: make the \
+             key with CKA_EXTRACTABLE false and CKA_SENSITIVE true"
+        )));
     }
     // The public half: the public-key object with the private key's id (and the label the
     // caller gave); the check signature in `open` proves they are a pair.

@@ -27,6 +27,9 @@ use zeroize::Zeroizing;
 /// process: on the main token it would disturb the other tests).
 const LOGOUT_TOKEN: &str = "logout-test";
 
+/// A private key made with CKA_EXTRACTABLE true.
+const EXTRACTABLE_KEY: &str = "ed-extractable";
+
 /// The key `a_key_gone_from_the_token_fails_the_seal` destroys.
 const DOOMED_KEY: &str = "ed-doomed";
 
@@ -85,6 +88,7 @@ fn generate_ed25519(
     label: &str,
     id: u8,
     params: Vec<u8>,
+    extractable: bool,
 ) -> cryptoki::object::ObjectHandle {
     let label = label.as_bytes().to_vec();
     let (_, private) = session
@@ -101,7 +105,7 @@ fn generate_ed25519(
                 Attribute::Token(true),
                 Attribute::Private(true),
                 Attribute::Sensitive(true),
-                Attribute::Extractable(false),
+                Attribute::Extractable(extractable),
                 Attribute::Sign(true),
                 Attribute::Label(label),
                 Attribute::Id(vec![id]),
@@ -115,9 +119,11 @@ fn generate_ed25519(
 fn generate_ed25519_with_oid() {
     let session = rw_session(TOKEN);
     let oid = vec![0x06, 0x03, 0x2b, 0x65, 0x70];
-    generate_ed25519(&session, ED_OID_KEY, 3, oid.clone());
+    generate_ed25519(&session, ED_OID_KEY, 3, oid.clone(), false);
     // For the test that destroys a key under a running signer.
-    generate_ed25519(&session, DOOMED_KEY, 4, oid.clone());
+    generate_ed25519(&session, DOOMED_KEY, 4, oid.clone(), false);
+    // A key that could be copied out of the token.
+    generate_ed25519(&session, EXTRACTABLE_KEY, 5, oid.clone(), true);
     // Check the two Ed25519 keys really differ in the form of their parameters.
     for (name, want) in [
         (ED_KEY, b"\x13\x0cedwards25519".to_vec()),
@@ -398,4 +404,24 @@ fn a_logged_out_signer_logs_in_again() {
         .unwrap();
     let opened = open_once(&env, billing, &trust);
     assert_eq!(opened.payload(), b"again");
+}
+
+/// A key that can leave the token is refused unless the caller says it accepts that.
+#[test]
+fn an_extractable_key_is_refused_by_default() {
+    let hsm = hsm();
+    let err = Pkcs11Signer::from_uri(&hsm.uri(TOKEN, EXTRACTABLE_KEY), "orders").unwrap_err();
+    assert!(
+        matches!(&err, Pkcs11Error::Key(m) if m.contains("can leave the token (CKA_EXTRACTABLE true")),
+        "{err}"
+    );
+    let loc = KeyLocation {
+        module: Some(MODULE.into()),
+        token_label: Some(TOKEN.into()),
+        object_label: Some(EXTRACTABLE_KEY.into()),
+        pin: Some(Pin::Value(Zeroizing::new(PIN.into()))),
+        allow_extractable: true,
+        ..KeyLocation::default()
+    };
+    seal_and_open(Pkcs11Signer::open(loc, "orders").unwrap());
 }
