@@ -68,6 +68,56 @@ impl PutEventsEntry {
         eventbridge_source: &str,
         event_bus: &str,
     ) -> Result<Self> {
+        Self::build(
+            envelope.as_str(),
+            envelope.event_type(),
+            eventbridge_source,
+            event_bus,
+        )
+    }
+
+    /// [`PutEventsEntry::new`] for an envelope held as its JSON text (sealed by another
+    /// process, or received from another language's binding). The `DetailType` is read from
+    /// its header, which is parsed (with the default [`Limits`]) but not verified: the entry
+    /// carries the envelope unchanged, and every consumer verifies it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eventseal::{seal, PutEventsEntry, RecipientSecretKey, SigningKey};
+    ///
+    /// # fn main() -> Result<(), eventseal::Error> {
+    /// let orders = SigningKey::generate("orders")?;
+    /// let billing = RecipientSecretKey::generate("billing")?;
+    /// let sealed = seal(&orders, "order.created", b"{}", &[billing.public_key()], Duration::from_secs(300))?;
+    /// let entry = PutEventsEntry::from_envelope_json(sealed.as_str(), "com.example.orders", "orders-bus")?;
+    /// assert_eq!(entry, PutEventsEntry::new(&sealed, "com.example.orders", "orders-bus")?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`PutEventsEntry::new`], and the parse errors of
+    /// [`UntrustedEnvelope::parse`](crate::UntrustedEnvelope::parse) (`malformed`,
+    /// `too-large`, `unsupported-version`).
+    pub fn from_envelope_json(
+        envelope: &str,
+        eventbridge_source: &str,
+        event_bus: &str,
+    ) -> Result<Self> {
+        let parsed = crate::UntrustedEnvelope::parse(envelope.as_bytes(), &Limits::default())?;
+        Self::build(
+            envelope,
+            parsed.untrusted_header().event_type(),
+            eventbridge_source,
+            event_bus,
+        )
+    }
+
+    fn build(
+        envelope: &str,
+        event_type: &str,
+        eventbridge_source: &str,
+        event_bus: &str,
+    ) -> Result<Self> {
         crate::encoding::check_label(eventbridge_source, 256, "EventBridge source").map_err(
             |_| Error::InvalidInput("EventBridge source: 1-256 printable ASCII characters"),
         )?;
@@ -76,8 +126,8 @@ impl PutEventsEntry {
         }
         let entry = Self {
             source: eventbridge_source.to_owned(),
-            detail_type: envelope.event_type().to_owned(),
-            detail: envelope.as_str().to_owned(),
+            detail_type: event_type.to_owned(),
+            detail: envelope.to_owned(),
             event_bus_name: event_bus.to_owned(),
         };
         let size = entry.size();

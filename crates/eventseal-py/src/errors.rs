@@ -1,0 +1,73 @@
+//! eventseal's errors as Python exceptions (classes defined in `eventseal/_errors.py`).
+//!
+//! The kind decides the class: `invalid-key`, `invalid-trust` and `invalid-input` are
+//! `ValueError` subclasses (a caller's mistake); every other kind is `Rejected` (the input,
+//! the store or the signer said no). Each carries `.kind` (the stable kebab-case name the
+//! CLI prints) and `.disposition` (`acknowledge`, `retry` or `reject`).
+
+use eventseal::{Error, ErrorKind};
+use pyo3::prelude::*;
+
+/// The exception class of a kind.
+fn class_of(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidKey => "InvalidKey",
+        ErrorKind::InvalidTrust => "InvalidTrust",
+        ErrorKind::InvalidInput => "InvalidInput",
+        _ => "Rejected",
+    }
+}
+
+/// Builds an instance of `eventseal._errors.<class>(message, kind, disposition)`.
+pub(crate) fn exception(py: Python<'_>, class: &str, message: String, kind: ErrorKind) -> PyErr {
+    let made = py
+        .import("eventseal._errors")
+        .and_then(|m| m.getattr(class))
+        .and_then(|c| c.call1((message, kind.as_str(), kind.disposition().as_str())));
+    match made {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e) => e,
+    }
+}
+
+/// An eventseal error as its Python exception.
+pub(crate) fn to_py(py: Python<'_>, e: &Error) -> PyErr {
+    let kind = e.kind();
+    exception(py, class_of(kind), e.to_string(), kind)
+}
+
+/// An error while loading a key: always `InvalidKey` (a malformed JWK is a bad key, not a
+/// rejected envelope).
+pub(crate) fn key_err(py: Python<'_>, e: &Error) -> PyErr {
+    match e.kind() {
+        ErrorKind::Rng => to_py(py, e),
+        _ => exception(py, "InvalidKey", e.to_string(), ErrorKind::InvalidKey),
+    }
+}
+
+/// An error while loading a trust configuration: always `InvalidTrust`.
+pub(crate) fn trust_err(py: Python<'_>, e: &Error) -> PyErr {
+    exception(py, "InvalidTrust", e.to_string(), ErrorKind::InvalidTrust)
+}
+
+/// A caller's mistake found by the binding itself (a bad argument value).
+pub(crate) fn invalid_input(py: Python<'_>, message: &str) -> PyErr {
+    exception(
+        py,
+        "InvalidInput",
+        message.to_owned(),
+        ErrorKind::InvalidInput,
+    )
+}
+
+/// `Result<T, eventseal::Error>` → `PyResult<T>` with the GIL token at hand.
+pub(crate) trait IntoPy<T> {
+    /// Maps the error with [`to_py`].
+    fn or_raise(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> IntoPy<T> for Result<T, Error> {
+    fn or_raise(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| to_py(py, &e))
+    }
+}

@@ -1,0 +1,130 @@
+//! Replay stores: where an opener records the envelope ids it has claimed or processed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventseal::{Clock, MemoryReplayStore, RedisReplayStore, ReplayStore, SqliteReplayStore};
+use pyo3::prelude::*;
+
+use crate::clock::CallClock;
+use crate::errors::{invalid_input, IntoPy};
+
+/// The base class of every replay store (not constructed directly).
+#[pyclass(frozen, subclass, module = "eventseal", name = "ReplayStore")]
+pub(crate) struct PyReplayStore {
+    pub(crate) inner: Arc<dyn ReplayStore>,
+}
+
+/// A store in this process's memory: for one long-lived process. Every instance of a
+/// consumer needs the same store; use Redis, SQLite or DynamoDB for more than one.
+#[pyclass(frozen, extends = PyReplayStore, module = "eventseal", name = "MemoryReplayStore")]
+pub(crate) struct PyMemoryReplayStore {
+    store: Arc<MemoryReplayStore>,
+}
+
+#[pymethods]
+impl PyMemoryReplayStore {
+    /// `capacity`: most live entries (default 1,000,000); past it, claims fail closed with
+    /// `store-full`.
+    #[new]
+    #[pyo3(signature = (capacity = None))]
+    fn new(capacity: Option<usize>) -> (Self, PyReplayStore) {
+        let store =
+            Arc::new(capacity.map_or_else(MemoryReplayStore::default, MemoryReplayStore::new));
+        (
+            Self {
+                store: store.clone(),
+            },
+            PyReplayStore { inner: store },
+        )
+    }
+
+    /// Live entries (expired ones are purged lazily).
+    fn __len__(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Deletes entries expired now; returns how many.
+    fn purge_expired(&self, py: Python<'_>) -> PyResult<usize> {
+        self.store.purge_expired(CallClock.now()).or_raise(py)
+    }
+}
+
+/// A store in an SQLite file: survives restarts; one machine (processes on it may share the
+/// file).
+#[pyclass(frozen, extends = PyReplayStore, module = "eventseal", name = "SqliteReplayStore")]
+pub(crate) struct PySqliteReplayStore {
+    store: Arc<SqliteReplayStore>,
+}
+
+#[pymethods]
+impl PySqliteReplayStore {
+    /// Opens (creating if needed) the store at `path`.
+    #[new]
+    fn new(py: Python<'_>, path: std::path::PathBuf) -> PyResult<(Self, PyReplayStore)> {
+        let store = py
+            .detach(|| SqliteReplayStore::open(&path, CallClock.now()))
+            .or_raise(py)?;
+        let store = Arc::new(store);
+        Ok((
+            Self {
+                store: store.clone(),
+            },
+            PyReplayStore { inner: store },
+        ))
+    }
+
+    /// Entries in the file.
+    fn entry_count(&self, py: Python<'_>) -> PyResult<u64> {
+        let store = &self.store;
+        py.detach(|| store.entry_count()).or_raise(py)
+    }
+
+    /// Deletes entries expired now; returns how many.
+    fn purge_expired(&self, py: Python<'_>) -> PyResult<usize> {
+        let store = &self.store;
+        py.detach(|| store.purge_expired(CallClock.now()))
+            .or_raise(py)
+    }
+}
+
+/// A store in Redis (`redis://`, `rediss://` or `redis+unix://`): one store for every
+/// instance of a consumer. Connects on first use.
+#[pyclass(frozen, extends = PyReplayStore, module = "eventseal", name = "RedisReplayStore")]
+pub(crate) struct PyRedisReplayStore {
+    store: Arc<RedisReplayStore>,
+}
+
+#[pymethods]
+impl PyRedisReplayStore {
+    /// `timeout_seconds`: connect, read and write timeout (default 1 s).
+    #[new]
+    #[pyo3(signature = (url, timeout_seconds = None))]
+    fn new(
+        py: Python<'_>,
+        url: &str,
+        timeout_seconds: Option<f64>,
+    ) -> PyResult<(Self, PyReplayStore)> {
+        let mut store = RedisReplayStore::new(url).or_raise(py)?;
+        if let Some(t) = timeout_seconds {
+            let t = Duration::try_from_secs_f64(t)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| invalid_input(py, "timeout_seconds: a positive number"))?;
+            store = store.with_timeout(t);
+        }
+        let store = Arc::new(store);
+        Ok((
+            Self {
+                store: store.clone(),
+            },
+            PyReplayStore { inner: store },
+        ))
+    }
+
+    /// Checks the server answers (raises `Rejected` with kind `store-unavailable`).
+    fn ping(&self, py: Python<'_>) -> PyResult<()> {
+        let store = &self.store;
+        py.detach(|| store.ping()).or_raise(py)
+    }
+}
