@@ -71,3 +71,19 @@ impl<T> IntoPy<T> for Result<T, Error> {
         self.map_err(|e| to_py(py, &e))
     }
 }
+
+/// A handler's exception from `process`, with the failed release of its lease (if any)
+/// attached as its `__context__` ("during handling of the above exception, another exception
+/// occurred"): the handler's exception is what the caller must see, and a `raise ... from`
+/// cause the handler set is left alone. The lease then lapses at its end instead.
+pub(crate) fn handler_error(py: Python<'_>, error: PyErr, release: Option<Error>) -> PyErr {
+    if let Some(r) = release {
+        let value = error.value(py);
+        if value.getattr("__context__").is_ok_and(|c| c.is_none()) {
+            if let Err(e) = value.setattr("__context__", to_py(py, &r).value(py)) {
+                return e;
+            }
+        }
+    }
+    error
+}

@@ -89,7 +89,10 @@ fn _rust_baseline(py: Python<'_>, payload_bytes: usize, iterations: usize) -> Py
 fn _eventseal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("FORMAT_VERSION", eventseal::FORMAT_VERSION)?;
-    m.add("PROVIDERS", eventseal::webhook::PROVIDERS.to_vec())?;
+    m.add(
+        "PROVIDERS",
+        pyo3::types::PyTuple::new(m.py(), eventseal::webhook::PROVIDERS)?,
+    )?;
     m.add_class::<keys::PyVerifyingKey>()?;
     m.add_class::<keys::PySigningKey>()?;
     m.add_class::<keys::PyRecipientSecretKey>()?;

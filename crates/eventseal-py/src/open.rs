@@ -210,13 +210,7 @@ impl PyOpener {
             Ok(v) => Ok(v),
             Err(ProcessError::Rejected(e)) => Err(to_py(py, &e)),
             Err(ProcessError::Handler { error, release }) => {
-                if let Some(r) = release {
-                    // The handler's own exception is what the caller needs; the failed release
-                    // (the lease lapses at its end instead) is chained as its context.
-                    let ctx = to_py(py, &r);
-                    error.set_cause(py, Some(ctx));
-                }
-                Err(error)
+                Err(crate::errors::handler_error(py, error, release))
             }
             Err(ProcessError::NotCompleted(e)) => {
                 let kind = e.kind();
@@ -300,7 +294,8 @@ impl PyOpener {
 
     /// `open` for an envelope delivered inside an EventBridge event (bytes, str, or the dict
     /// Lambda parsed it into): the event's account, source and detail-type are bound to the
-    /// verified envelope.
+    /// verified envelope, so the trust store must name each source's `accounts` and
+    /// `eventbridge_source` (a trust file; keys alone fail closed with `binding-mismatch`).
     fn open_eventbridge(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PyOpened> {
         let event = event_bytes(py, event)?;
         let now = self.clock.read(py)?;

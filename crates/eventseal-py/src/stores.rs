@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventseal::{Clock, MemoryReplayStore, RedisReplayStore, ReplayStore, SqliteReplayStore};
+use eventseal::{MemoryReplayStore, RedisReplayStore, ReplayStore, SqliteReplayStore};
 use pyo3::prelude::*;
 
-use crate::clock::CallClock;
+use crate::clock::PyClock;
 use crate::errors::{invalid_input, IntoPy};
 
 /// The base class of every replay store (not constructed directly).
@@ -20,23 +20,32 @@ pub(crate) struct PyReplayStore {
 #[pyclass(frozen, extends = PyReplayStore, module = "eventseal", name = "MemoryReplayStore")]
 pub(crate) struct PyMemoryReplayStore {
     store: Arc<MemoryReplayStore>,
+    clock: PyClock,
 }
 
 #[pymethods]
 impl PyMemoryReplayStore {
     /// `capacity`: most live entries (default 1,000,000); past it, claims fail closed with
-    /// `store-full`.
+    /// `store-full`. `clock`: the time `purge_expired` uses (give it the opener's clock).
     #[new]
-    #[pyo3(signature = (capacity = None))]
-    fn new(capacity: Option<usize>) -> (Self, PyReplayStore) {
+    #[pyo3(signature = (capacity = None, *, clock = None))]
+    fn new(
+        py: Python<'_>,
+        capacity: Option<usize>,
+        clock: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<(Self, PyReplayStore)> {
+        if capacity == Some(0) {
+            return Err(invalid_input(py, "capacity must be at least 1"));
+        }
         let store =
             Arc::new(capacity.map_or_else(MemoryReplayStore::default, MemoryReplayStore::new));
-        (
+        Ok((
             Self {
                 store: store.clone(),
+                clock: PyClock::new(py, clock)?,
             },
             PyReplayStore { inner: store },
-        )
+        ))
     }
 
     /// Live entries (expired ones are purged lazily).
@@ -44,9 +53,10 @@ impl PyMemoryReplayStore {
         self.store.len()
     }
 
-    /// Deletes entries expired now; returns how many.
+    /// Deletes entries expired as of the store's clock; returns how many.
     fn purge_expired(&self, py: Python<'_>) -> PyResult<usize> {
-        self.store.purge_expired(CallClock.now()).or_raise(py)
+        let now = self.clock.read(py)?;
+        self.store.purge_expired(now).or_raise(py)
     }
 }
 
@@ -55,20 +65,30 @@ impl PyMemoryReplayStore {
 #[pyclass(frozen, extends = PyReplayStore, module = "eventseal", name = "SqliteReplayStore")]
 pub(crate) struct PySqliteReplayStore {
     store: Arc<SqliteReplayStore>,
+    clock: PyClock,
 }
 
 #[pymethods]
 impl PySqliteReplayStore {
-    /// Opens (creating if needed) the store at `path`.
+    /// Opens (creating if needed) the store at `path`. `clock`: the time used when opening
+    /// and by `purge_expired` (give it the opener's clock).
     #[new]
-    fn new(py: Python<'_>, path: std::path::PathBuf) -> PyResult<(Self, PyReplayStore)> {
+    #[pyo3(signature = (path, *, clock = None))]
+    fn new(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        clock: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<(Self, PyReplayStore)> {
+        let clock = PyClock::new(py, clock)?;
+        let now = clock.read(py)?;
         let store = py
-            .detach(|| SqliteReplayStore::open(&path, CallClock.now()))
+            .detach(|| SqliteReplayStore::open(&path, now))
             .or_raise(py)?;
         let store = Arc::new(store);
         Ok((
             Self {
                 store: store.clone(),
+                clock,
             },
             PyReplayStore { inner: store },
         ))
@@ -80,11 +100,11 @@ impl PySqliteReplayStore {
         py.detach(|| store.entry_count()).or_raise(py)
     }
 
-    /// Deletes entries expired now; returns how many.
+    /// Deletes entries expired as of the store's clock; returns how many.
     fn purge_expired(&self, py: Python<'_>) -> PyResult<usize> {
+        let now = self.clock.read(py)?;
         let store = &self.store;
-        py.detach(|| store.purge_expired(CallClock.now()))
-            .or_raise(py)
+        py.detach(|| store.purge_expired(now)).or_raise(py)
     }
 }
 

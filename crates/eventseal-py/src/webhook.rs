@@ -43,9 +43,12 @@ impl PyVerified {
 #[pymethods]
 impl PyVerified {
     fn __repr__(&self) -> String {
+        let timestamp = self
+            .timestamp
+            .map_or_else(|| "None".to_owned(), |t| t.to_string());
         format!(
-            "Verified(provider={:?}, id={:?}, timestamp={:?})",
-            self.provider, self.id, self.timestamp
+            "Verified(provider={:?}, id={:?}, timestamp={timestamp})",
+            self.provider, self.id
         )
     }
 }
@@ -247,10 +250,7 @@ impl PyVerifier {
             Ok(v) => Ok(v),
             Err(ProcessError::Rejected(e)) => Err(to_py(py, &e)),
             Err(ProcessError::Handler { error, release }) => {
-                if let Some(r) = release {
-                    error.set_cause(py, Some(to_py(py, &r)));
-                }
-                Err(error)
+                Err(crate::errors::handler_error(py, error, release))
             }
             Err(ProcessError::NotCompleted(e)) => Err(exception(
                 py,

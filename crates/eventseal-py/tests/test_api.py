@@ -609,3 +609,23 @@ def test_gil_is_released_during_open(world, tmp_path):
     assert first.startswith(b"*")  # RESP
     assert still_waiting
     assert outcome == ["store-unavailable"]
+
+
+def test_stores_purge_on_their_own_clock(world, tmp_path):
+    """A store purges as of the clock it was given, so an opener checking archived traffic
+    on an injected clock cannot have its live records purged by the system clock."""
+    signing, billing, sealer, _, clock = world
+    trust = TrustStore([signing.verifying_key()])
+    for store in (MemoryReplayStore(clock=clock), SqliteReplayStore(tmp_path / "r.db", clock=clock)):
+        clock.now = T0
+        opener = Opener([billing], trust, store, clock=clock)
+        env = sealer.seal("t", b"p", [billing.public_key()])
+        opener.open(env)
+        assert store.purge_expired() == 0  # the system clock (years later) would purge it
+        with rejected("replayed"):
+            opener.open(env)
+        clock.now = T0 + 10 * 86_400
+        assert store.purge_expired() == 1
+    with pytest.raises(InvalidInput):
+        MemoryReplayStore(capacity=0)
+    assert isinstance(eventseal.webhook.PROVIDERS, tuple)

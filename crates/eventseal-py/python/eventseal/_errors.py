@@ -67,7 +67,8 @@ class EventsealError(Exception):
         self.kind = kind
         self.disposition = disposition
 
-    def __reduce__(self):  # picklable, e.g. across multiprocessing
+    def __reduce__(self) -> tuple[type[EventsealError], tuple[str, str, str]]:
+        # picklable, e.g. across multiprocessing
         return (type(self), (str(self), self.kind, self.disposition))
 
 

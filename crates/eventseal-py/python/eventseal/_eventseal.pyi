@@ -77,7 +77,7 @@ _Algorithm: TypeAlias = Literal["EdDSA", "ES256"]
 
 __version__: Final[str]
 FORMAT_VERSION: Final[int]
-PROVIDERS: Final[list[str]]
+PROVIDERS: Final[tuple[str, ...]]
 
 # --- keys (src/keys.rs) ---------------------------------------------------------------
 
@@ -270,8 +270,8 @@ class ReplayStore:
 class MemoryReplayStore(ReplayStore):
     """A store in this process's memory: for one long-lived process."""
 
-    def __new__(cls, capacity: Optional[int] = None) -> Self:
-        """`capacity`: most live entries (default 1,000,000); past it, claims fail with `store-full`."""
+    def __new__(cls, capacity: Optional[int] = None, *, clock: _Clock = None) -> Self:
+        """`capacity`: most live entries (default 1,000,000); past it, claims fail with `store-full`; `clock`: the time `purge_expired` uses."""
 
     def __len__(self) -> int:
         """Live entries (expired ones are purged lazily)."""
@@ -283,8 +283,8 @@ class MemoryReplayStore(ReplayStore):
 class SqliteReplayStore(ReplayStore):
     """A store in an SQLite file: survives restarts; one machine (its processes may share the file)."""
 
-    def __new__(cls, path: _StrPath) -> Self:
-        """Opens (creating if needed) the store at `path`."""
+    def __new__(cls, path: _StrPath, *, clock: _Clock = None) -> Self:
+        """Opens (creating if needed) the store at `path`; `clock`: the time used when opening and by `purge_expired`."""
 
     def entry_count(self) -> int:
         """Entries in the file."""
