@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use aws_sdk_kms::error::DisplayErrorContext;
+use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 use aws_sdk_kms::Client;
@@ -102,7 +102,7 @@ impl KmsSigner {
             .await
             .map_err(|e| KmsSignerError::GetPublicKey {
                 key: key.to_owned(),
-                detail: DisplayErrorContext(&e).to_string(),
+                detail: describe(&e),
             })?;
         let unsupported = |detail: String| KmsSignerError::Unsupported {
             key: key.to_owned(),
@@ -196,11 +196,7 @@ impl KmsSigner {
             .send()
             .await
             .map_err(|e| {
-                Error::signer(format!(
-                    "KMS Sign with {}: {}",
-                    self.key_arn,
-                    DisplayErrorContext(&e)
-                ))
+                Error::signer(format!("KMS Sign with {}: {}", self.key_arn, describe(&e)))
             })?;
         let der = out.signature().ok_or_else(|| {
             Error::signer(format!("KMS Sign with {}: no signature", self.key_arn))
@@ -340,6 +336,17 @@ pub fn ecdsa_der_to_fixed(der: &[u8]) -> Option<Signature> {
         half.get_mut(start..)?.copy_from_slice(bytes);
     }
     Some(out)
+}
+
+/// An SDK error as one line: KMS's own `code: message` when KMS answered (what an operator
+/// searches for), the whole chain of causes when it did not (a timeout, a refused
+/// connection, a credentials problem).
+fn describe(e: &(impl ProvideErrorMetadata + std::error::Error)) -> String {
+    match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => DisplayErrorContext(e).to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -240,7 +240,13 @@ async fn a_disabled_key_fails_the_seal_and_produces_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SignerFailed);
-    assert!(err.to_string().contains("DisabledException"), "{err}");
+    // KMS's own words, once: `code: message`, not the SDK's nested error context.
+    let text = err.to_string();
+    assert!(
+        text.contains(": DisabledException: ") && text.ends_with(" is disabled."),
+        "{err}"
+    );
+    assert!(!text.contains("service error"), "{err}");
     // Enabled again, it signs again.
     client.enable_key().key_id(&key_id).send().await.unwrap();
     seal_and_open(&sealer).await;
