@@ -97,3 +97,16 @@ def test_fifo_stops_at_first_failure(setup):
     assert c.batch(batch) == {"batchItemFailures": [{"itemIdentifier": "b"},
                                                     {"itemIdentifier": "c"}]}
     assert handled == [b"1"]
+
+
+def test_readme_python_round_trip(tmp_path):
+    """The repository README's Python snippet runs as written."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme[readme.index("**Python.**"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "replay.db").exists()
