@@ -9,6 +9,7 @@ use eventseal::{
     VerifyingKey,
 };
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use crate::errors::{invalid_input, key_err};
 
@@ -114,8 +115,9 @@ impl PySigningKey {
     }
 
     /// The **secret** JWK: store it as a secret (a secrets manager, a 0600 file).
-    fn to_jwk(&self) -> String {
-        self.inner.to_secret_jwk().as_str().to_owned()
+    fn to_jwk<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        // Straight from the zeroized buffer into the Python str: no other copy in Rust.
+        PyString::new(py, self.inner.to_secret_jwk().as_str())
     }
 
     /// The public half, for consumers' trust stores.
@@ -183,8 +185,9 @@ impl PyRecipientSecretKey {
     }
 
     /// The **secret** JWK.
-    fn to_jwk(&self) -> String {
-        self.inner.to_secret_jwk().as_str().to_owned()
+    fn to_jwk<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        // Straight from the zeroized buffer into the Python str: no other copy in Rust.
+        PyString::new(py, self.inner.to_secret_jwk().as_str())
     }
 
     /// The public half, for producers.
@@ -300,8 +303,9 @@ impl PySymmetricKey {
     }
 
     /// The **secret** JWK.
-    fn to_jwk(&self) -> String {
-        self.inner.to_secret_jwk().as_str().to_owned()
+    fn to_jwk<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        // Straight from the zeroized buffer into the Python str: no other copy in Rust.
+        PyString::new(py, self.inner.to_secret_jwk().as_str())
     }
 
     #[getter]

@@ -58,26 +58,19 @@ impl PySealer {
         payload: Input,
         recipients: Vec<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let mut public = Vec::with_capacity(recipients.len());
-        let mut symmetric = Vec::new();
+        // In the caller's order: the envelope lists its recipients as given.
+        let mut to: Vec<SealTo<'_>> = Vec::with_capacity(recipients.len());
         for r in &recipients {
             if let Ok(k) = r.cast::<PyRecipientPublicKey>() {
-                public.push(k.get());
+                to.push(SealTo::from(&k.get().inner));
             } else if let Ok(k) = r.cast::<PySymmetricKey>() {
-                symmetric.push(k.get());
+                to.push(SealTo::from(&k.get().inner));
             } else {
                 return Err(pyo3::exceptions::PyTypeError::new_err(
                     "recipients: RecipientPublicKey or SymmetricKey objects",
                 ));
             }
         }
-        // Recipients keep the caller's order within each kind; the envelope lists them in
-        // this order (public keys first).
-        let to: Vec<SealTo<'_>> = public
-            .iter()
-            .map(|k| SealTo::from(&k.inner))
-            .chain(symmetric.iter().map(|k| SealTo::from(&k.inner)))
-            .collect();
         let now = self.clock.read(py)?;
         let sealed = py
             .detach(|| clock::at(now, || self.inner.seal(event_type, payload.as_bytes(), &to)))

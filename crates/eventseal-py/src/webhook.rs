@@ -63,8 +63,10 @@ pub(crate) struct PyVerifier {
 }
 
 /// Header pairs from a mapping (`dict`, a framework's headers object: anything with
-/// `items()`) or an iterable of `(name, value)` pairs (which may repeat a name).
-fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+/// `items()`) or an iterable of `(name, value)` pairs (which may repeat a name), as `str` or
+/// as `bytes` (ASGI's raw headers). A bytes name or value that is not UTF-8 cannot carry a
+/// signature the verifiers read: `malformed`.
+fn header_pairs(py: Python<'_>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     let items = if headers.hasattr("items")? {
         headers.call_method0("items")?
     } else {
@@ -72,10 +74,27 @@ fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     };
     let mut out = Vec::new();
     for pair in items.try_iter()? {
-        let (name, value): (String, String) = pair?.extract().map_err(|_| {
-            pyo3::exceptions::PyTypeError::new_err("headers: str names and str values")
+        let pair = pair?;
+        if let Ok(p) = pair.extract::<(String, String)>() {
+            out.push(p);
+            continue;
+        }
+        let (name, value): (Vec<u8>, Vec<u8>) = pair.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(
+                "headers: (name, value) pairs of str, or of bytes",
+            )
         })?;
-        out.push((name, value));
+        match (String::from_utf8(name), String::from_utf8(value)) {
+            (Ok(n), Ok(v)) => out.push((n, v)),
+            _ => {
+                return Err(crate::errors::exception(
+                    py,
+                    "Rejected",
+                    "a header name or value is not UTF-8".to_owned(),
+                    eventseal::ErrorKind::Malformed,
+                ))
+            }
+        }
     }
     Ok(out)
 }
@@ -176,7 +195,7 @@ impl PyVerifier {
         body: Input,
         url: Option<&str>,
     ) -> PyResult<PyVerified> {
-        let pairs = header_pairs(headers)?;
+        let pairs = header_pairs(py, headers)?;
         let now = self.clock.read(py)?;
         let verified = py
             .detach(|| {
@@ -218,7 +237,7 @@ impl PyVerifier {
                 "retention_seconds and lease_seconds must be at least 1",
             ));
         }
-        let pairs = header_pairs(headers)?;
+        let pairs = header_pairs(py, headers)?;
         let now = self.clock.read(py)?;
         let store = store.inner.clone();
         let handler = handler.unbind();

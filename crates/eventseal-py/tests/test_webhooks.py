@@ -144,3 +144,27 @@ def test_process_effectively_once():
         return inner.value.kind
 
     assert v.process(headers, body, store, "shipping", nested) == "in-progress"
+
+
+def test_asgi_raw_bytes_headers():
+    body = b"{}"
+    headers = StandardSigner(SECRET).headers("m", T0, body)
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    v = StandardWebhooks([SECRET], clock=lambda: T0)
+    assert v.verify(raw, body).id == "m"
+    with pytest.raises(Rejected) as e:
+        v.verify(raw + [(b"x-bad", b"\xff")], body)
+    assert e.value.kind == "malformed"
+    with pytest.raises(TypeError):
+        v.verify([("webhook-id", 1)], body)
+
+
+def test_mixed_recipients_keep_the_callers_order():
+    import json
+    signing = eventseal.SigningKey.generate("orders")
+    audit = eventseal.SymmetricKey.generate("audit")
+    billing = eventseal.RecipientSecretKey.generate("billing")
+    env = json.loads(eventseal.Sealer(signing).seal("t", b"p", [audit, billing.public_key()]))
+    raw = env["header"]
+    header = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    assert [r["consumer"] for r in header["recipients"]] == ["audit", "billing"]

@@ -67,8 +67,11 @@ class _HeaderItems(Protocol):
     def items(self) -> Iterable[tuple[str, str]]: ...
 
 # Webhook headers (`header_pairs`): a mapping (anything with `items()`), or an iterable of
-# `(name, value)` pairs, which may repeat a name. Names and values must be str.
-_Headers: TypeAlias = Union[Mapping[str, str], _HeaderItems, Iterable[tuple[str, str]]]
+# `(name, value)` pairs, which may repeat a name. Names and values are str, or bytes (ASGI's
+# raw headers; not UTF-8 is `malformed`).
+_Headers: TypeAlias = Union[
+    Mapping[str, str], _HeaderItems, Iterable[tuple[str, str]], Iterable[tuple[bytes, bytes]]
+]
 
 # `SigningKey.generate(algorithm=...)`: the two JOSE names, and the aliases the binding accepts.
 _AlgorithmName: TypeAlias = Literal["EdDSA", "Ed25519", "ES256", "P-256"]
