@@ -50,7 +50,8 @@ impl PyTrustStore {
             .map_err(|e| trust_err(py, &e))
     }
 
-    /// Trusts one more key (for any event type of its source).
+    /// Trusts one more key (for any event type of its source). An `Opener` keeps a copy of
+    /// the trust it was built with: add keys before building it (or build a new one).
     fn add(&mut self, key: PyRef<'_, PyVerifyingKey>) {
         self.inner.add(key.inner.clone());
     }

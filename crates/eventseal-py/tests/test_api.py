@@ -415,6 +415,18 @@ def test_trust_store_api(tmp_path):
     assert TrustStore.from_file(str(path)).sources() == ["orders"]
 
 
+def test_opener_keeps_a_copy_of_its_trust():
+    a, b = SigningKey.generate("orders"), SigningKey.generate("payments")
+    r = RecipientSecretKey.generate("billing")
+    t = TrustStore([a.verifying_key()])
+    o = Opener([r], t, MemoryReplayStore())
+    t.add(b.verifying_key())
+    env = Sealer(b).seal("t", b"p", [r.public_key()])
+    with rejected("unknown-key"):
+        o.open(env)
+    assert Opener([r], t, MemoryReplayStore()).open(env).payload == b"p"
+
+
 # --- the clock ----------------------------------------------------------------------------
 
 

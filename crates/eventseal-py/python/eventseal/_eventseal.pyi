@@ -334,7 +334,9 @@ class TrustStore:
         """Parses a trust file's JSON text."""
 
     def add(self, key: VerifyingKey) -> None:
-        """Trusts one more key (for any event type of its source)."""
+        """Trusts one more key (for any event type of its source).
+
+        An `Opener` keeps a copy of the trust it was built with: add keys before building it."""
 
     def sources(self) -> list[str]:
         """The trusted source ids."""
@@ -393,7 +395,9 @@ class Opener:
         lease_seconds: int = 300,
         clock: _Clock = None,
     ) -> Self:
-        """An opener for `keys` (at least one), trusting `trust`, recording envelope ids in `store`."""
+        """An opener for `keys` (at least one), trusting `trust`, recording envelope ids in `store`.
+
+        `trust` is copied: later `TrustStore.add` calls do not change this opener."""
 
     @staticmethod
     def without_replay_check_dangerous(
