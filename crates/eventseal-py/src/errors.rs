@@ -5,7 +5,7 @@
 //! the store or the signer said no). Each carries `.kind` (the stable kebab-case name the
 //! CLI prints) and `.disposition` (`acknowledge`, `retry` or `reject`).
 
-use eventseal::{Error, ErrorKind};
+use eventseal::{Error, ErrorKind, ProcessError};
 use pyo3::prelude::*;
 
 /// The exception class of a kind.
@@ -72,11 +72,27 @@ impl<T> IntoPy<T> for Result<T, Error> {
     }
 }
 
+/// The outcome of a handler-form `process` (an envelope's or a webhook's) as the exception
+/// the caller sees: a rejection as its class; the handler's own exception as raised;
+/// `NotCompleted` when the handler returned but its record could not be completed.
+pub(crate) fn process_err(py: Python<'_>, e: ProcessError<PyErr>) -> PyErr {
+    match e {
+        ProcessError::Rejected(e) => to_py(py, &e),
+        ProcessError::Handler { error, release } => handler_error(py, error, release),
+        ProcessError::NotCompleted(e) => exception(
+            py,
+            "NotCompleted",
+            format!("the handler succeeded but its record was not completed: {e}"),
+            e.kind(),
+        ),
+    }
+}
+
 /// A handler's exception from `process`, with the failed release of its lease (if any)
 /// attached as its `__context__` ("during handling of the above exception, another exception
 /// occurred"): the handler's exception is what the caller must see, and a `raise ... from`
 /// cause the handler set is left alone. The lease then lapses at its end instead.
-pub(crate) fn handler_error(py: Python<'_>, error: PyErr, release: Option<Error>) -> PyErr {
+fn handler_error(py: Python<'_>, error: PyErr, release: Option<Error>) -> PyErr {
     if let Some(r) = release {
         let value = error.value(py);
         if value.getattr("__context__").is_ok_and(|c| c.is_none()) {

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventseal::{ConsumerKey, Freshness, Opened, Opener, ProcessError, TrustStore};
+use eventseal::{ConsumerKey, Freshness, Opened, Opener, TrustStore};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::clock::{self, CallClock, PyClock};
-use crate::errors::{exception, invalid_input, key_err, to_py, trust_err, IntoPy};
+use crate::errors::{invalid_input, key_err, process_err, trust_err, IntoPy};
 use crate::keys::{PyRecipientSecretKey, PySymmetricKey, PyVerifyingKey};
 use crate::stores::PyReplayStore;
 use crate::Input;
@@ -202,28 +202,6 @@ impl PyOpener {
         }
         Ok(out)
     }
-
-    fn process_result(
-        py: Python<'_>,
-        result: Result<Py<PyAny>, ProcessError<PyErr>>,
-    ) -> PyResult<Py<PyAny>> {
-        match result {
-            Ok(v) => Ok(v),
-            Err(ProcessError::Rejected(e)) => Err(to_py(py, &e)),
-            Err(ProcessError::Handler { error, release }) => {
-                Err(crate::errors::handler_error(py, error, release))
-            }
-            Err(ProcessError::NotCompleted(e)) => {
-                let kind = e.kind();
-                Err(exception(
-                    py,
-                    "NotCompleted",
-                    format!("the handler succeeded but its record was not completed: {e}"),
-                    kind,
-                ))
-            }
-        }
-    }
 }
 
 #[pymethods]
@@ -326,7 +304,7 @@ impl PyOpener {
                     .process(envelope.as_bytes(), |opened| run_handler(&handler, opened))
             })
         });
-        Self::process_result(py, result)
+        result.map_err(|e| process_err(py, e))
     }
 
     /// `process` for an envelope delivered inside an EventBridge event.
@@ -345,7 +323,7 @@ impl PyOpener {
                     .process_eventbridge(event.as_bytes(), |opened| run_handler(&handler, opened))
             })
         });
-        Self::process_result(py, result)
+        result.map_err(|e| process_err(py, e))
     }
 
     fn __repr__(&self) -> String {

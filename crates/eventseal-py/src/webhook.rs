@@ -4,13 +4,12 @@
 use std::time::Duration;
 
 use eventseal::webhook::{self, GenericHmac, MacEncoding, Request, StandardSigner, Verifier};
-use eventseal::ProcessError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use zeroize::Zeroizing;
 
 use crate::clock::PyClock;
-use crate::errors::{exception, invalid_input, key_err, to_py, IntoPy};
+use crate::errors::{exception, invalid_input, key_err, process_err, to_py, IntoPy};
 use crate::stores::PyReplayStore;
 use crate::Input;
 
@@ -87,7 +86,7 @@ fn header_pairs(py: Python<'_>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Str
         match (String::from_utf8(name), String::from_utf8(value)) {
             (Ok(n), Ok(v)) => out.push((n, v)),
             _ => {
-                return Err(crate::errors::exception(
+                return Err(exception(
                     py,
                     "Rejected",
                     "a header name or value is not UTF-8".to_owned(),
@@ -265,19 +264,7 @@ impl PyVerifier {
                 },
             )
         });
-        match result {
-            Ok(v) => Ok(v),
-            Err(ProcessError::Rejected(e)) => Err(to_py(py, &e)),
-            Err(ProcessError::Handler { error, release }) => {
-                Err(crate::errors::handler_error(py, error, release))
-            }
-            Err(ProcessError::NotCompleted(e)) => Err(exception(
-                py,
-                "NotCompleted",
-                format!("the handler succeeded but its record was not completed: {e}"),
-                e.kind(),
-            )),
-        }
+        result.map_err(|e| process_err(py, e))
     }
 
     fn __repr__(&self) -> String {
