@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import socket
@@ -45,6 +47,26 @@ SQS_TARGET_TRANSFORMER = {
     '"source": "<source>", "account": "<account>", "time": <time>, "region": "<region>", '
     '"resources": <resources>, "detail": <detail>}',
 }
+
+
+def b64u_decode(s: str) -> bytes:
+    """Unpadded base64url (the envelope's members) to bytes."""
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def b64u_encode(b: bytes) -> str:
+    """Bytes to unpadded base64url."""
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def delivered_event(entry: dict, account: str) -> dict:
+    """The event EventBridge delivers for a `put_events_entry` dict sent from `account`."""
+    return {
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": entry["DetailType"], "source": entry["Source"], "account": account,
+        "time": "2027-01-15T08:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": json.loads(entry["Detail"]),
+    }
 
 
 def free_port() -> int:

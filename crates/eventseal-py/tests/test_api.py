@@ -3,7 +3,6 @@ keys, stores and hostile input, through the binding."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import pickle
@@ -12,6 +11,7 @@ import threading
 import pytest
 
 import eventseal
+from conftest import b64u_decode, b64u_encode, delivered_event
 from eventseal import (
     InvalidInput,
     InvalidKey,
@@ -65,13 +65,7 @@ def trust_json(vk: VerifyingKey, allow=("*",), accounts=(ACCOUNT,), eb_source="c
 
 
 def eventbridge_event(envelope: bytes, account=ACCOUNT, source="com.acme.orders") -> dict:
-    entry = eventseal.put_events_entry(envelope, source, "central")
-    return {
-        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-        "detail-type": entry["DetailType"], "source": entry["Source"], "account": account,
-        "time": "2027-01-15T08:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": json.loads(entry["Detail"]),
-    }
+    return delivered_event(eventseal.put_events_entry(envelope, source, "central"), account)
 
 
 def rejected(kind: str):
@@ -225,11 +219,9 @@ def test_malformed_and_too_large(world):
 
 def tamper_header(env: bytes, **changes) -> bytes:
     doc = json.loads(env)
-    pad = "=" * (-len(doc["header"]) % 4)
-    header = json.loads(base64.urlsafe_b64decode(doc["header"] + pad))
+    header = json.loads(b64u_decode(doc["header"]))
     header.update(changes)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    doc["header"] = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    doc["header"] = b64u_encode(json.dumps(header, separators=(",", ":")).encode())
     return json.dumps(doc).encode()
 
 

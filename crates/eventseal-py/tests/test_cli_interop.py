@@ -17,7 +17,6 @@ the Python side uses the system clock too, with lifetimes far from any edge.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -27,6 +26,7 @@ from pathlib import Path
 import pytest
 
 import eventseal
+from conftest import b64u_decode, b64u_encode, delivered_event
 from eventseal import (
     MemoryReplayStore,
     Opener,
@@ -77,14 +77,6 @@ def write_public(path: Path, text: str) -> Path:
 
 def jwk_of(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def b64u_decode(s: str) -> bytes:
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def b64u_encode(b: bytes) -> str:
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
 def flip_member(envelope: bytes, member: str, index: int = 10) -> bytes:
@@ -532,21 +524,12 @@ def test_python_entry_inspected_by_cli(cli, cli_world):
     assert [r["consumer"] for r in h["recipients"]] == ["billing", "ledger"]
 
 
-def _delivered(entry: dict, account: str = ACCOUNT) -> dict:
-    return {
-        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-        "detail-type": entry["DetailType"], "source": entry["Source"], "account": account,
-        "time": "2027-01-15T08:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": json.loads(entry["Detail"]),
-    }
-
-
 @pytest.mark.parametrize(("account", "expected"), [(ACCOUNT, None),
                                                    ("210987654321", "binding-mismatch")])
 def test_delivered_event_opened_by_cli_and_python(cli_world, account, expected):
     w = cli_world
     env = Sealer(w.orders).seal("order.created", b"via eventbridge", [w.billing.public_key()])
-    event = _delivered(eventseal.put_events_entry(env, "com.example.orders", BUS), account)
+    event = delivered_event(eventseal.put_events_entry(env, "com.example.orders", BUS), account)
     p = w.cli_open(json.dumps(event).encode(), "billing", "--eventbridge")
     opener = w.py_opener()
     if expected is None:

@@ -11,6 +11,7 @@ import hmac
 import pytest
 
 import eventseal
+from conftest import b64u_decode
 from eventseal import MemoryReplayStore, Rejected
 from eventseal.webhook import (
     PROVIDERS,
@@ -165,6 +166,5 @@ def test_mixed_recipients_keep_the_callers_order():
     audit = eventseal.SymmetricKey.generate("audit")
     billing = eventseal.RecipientSecretKey.generate("billing")
     env = json.loads(eventseal.Sealer(signing).seal("t", b"p", [audit, billing.public_key()]))
-    raw = env["header"]
-    header = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    header = json.loads(b64u_decode(env["header"]))
     assert [r["consumer"] for r in header["recipients"]] == ["audit", "billing"]
