@@ -1,4 +1,4 @@
-//! `cargo bench --bench compare`: eventseal against the cryptographic floor and against peer
+//! `cargo bench -p eventseal-bench -p eventseal-aws --bench compare`: eventseal against the cryptographic floor and against peer
 //! libraries, all in one process, printed as a table of ratios and written to
 //! `target/eventseal-compare.json`.
 //!
@@ -837,10 +837,11 @@ fn main() {
         );
     }
 
+    // The workspace's target/ (this package is benches/, one level below the root).
     let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/eventseal-compare.json");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/eventseal-compare.json");
     // Merged into what is there: the AWS package's bench of the same name (the same
-    // `cargo bench --bench compare` run) writes its batch ratios into this file too.
+    // `cargo bench -p eventseal-bench -p eventseal-aws --bench compare` run) writes its batch ratios into this file too.
     let mut json: serde_json::Map<String, serde_json::Value> = std::fs::read_to_string(&path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())

@@ -8,8 +8,8 @@
 //! inputs, to show the test can see a leak on this machine.
 //!
 //! ```text
-//! cargo bench --features ct-probe --bench ct                 # all, 1 000 000 samples each
-//! EVENTSEAL_CT_SAMPLES=5000000 cargo bench --features ct-probe --bench ct -- key_commitment
+//! cargo bench -p eventseal-bench --features ct-probe --bench ct  # all, 1 000 000 samples each
+//! EVENTSEAL_CT_SAMPLES=5000000 cargo bench -p eventseal-bench --features ct-probe --bench ct -- key_commitment
 //! ```
 //! Results and their reading: docs/CONSTANT_TIME.md.
 

@@ -1,7 +1,7 @@
 //! Seal and open against the floor: the primitives the same work cannot avoid, called
 //! directly, in the same run. Ratios, not absolute times, are what to compare.
 //!
-//! Run: `cargo bench --bench envelope`
+//! Run: `cargo bench -p eventseal-bench --bench envelope`
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,8 @@
-//! `cargo bench --features redis --bench redis`: the Redis replay store against a local
+//! `cargo bench -p eventseal-bench --features redis --bench redis`: the Redis replay store against a local
 //! redis-server that this benchmark starts on a free loopback port (and stops): claims per
 //! second from one thread and from 16 threads sharing one store, and the latency of a whole
 //! open with the claim in Redis against the same open with a memory store. With feature
-//! `tokio` as well (`cargo bench --features redis,tokio --bench redis`), the same for the
+//! `tokio` as well (`cargo bench -p eventseal-bench --features redis,tokio --bench redis`), the same for the
 //! async store: claims from one task and from 16 concurrent tasks sharing its one
 //! multiplexed connection, and an async open's latency.
 
@@ -148,7 +148,7 @@ fn main() {
     #[cfg(feature = "tokio")]
     asynchronous::run(&url, a, &consumer.to_secret_jwk(), trust.clone());
     #[cfg(not(feature = "tokio"))]
-    println!("(the async store's figures: cargo bench --features redis,tokio --bench redis)");
+    println!("(the async store's figures: cargo bench -p eventseal-bench --features redis,tokio --bench redis)");
 }
 
 #[cfg(feature = "tokio")]

@@ -2,7 +2,7 @@
 //! accepts an envelope delivered to several at once, a Redis failure rejects (never accepts),
 //! the store recovers when Redis returns, and entries expire with their envelope. Every test
 //! starts its own `redis-server` on a free loopback port and stops it afterwards
-//! (`apt-get install redis-server`; `.ci/run` installs it when missing).
+//! (`cargo xtask setup` installs it; `cargo xtask test` runs these tests).
 
 #[path = "common/chaos.rs"]
 mod chaos;

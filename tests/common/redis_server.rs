@@ -1,7 +1,8 @@
 //! A redis-server child process for the Redis store's tests and benchmark: started on a free
 //! loopback port with persistence off (plain, or TLS-only with a test CA), stopped (killed)
 //! on drop. Needs `redis-server` on the
-//! PATH (`apt-get install redis-server`; `.ci/run` installs it when missing).
+//! PATH: `cargo xtask setup` installs it (`cargo xtask test`, the README's test command, does
+//! so first).
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
@@ -93,7 +94,9 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server not found: apt-get install redis-server");
+            .expect(
+                "redis-server not found: run `cargo xtask setup` (apt-get install redis-server)",
+            );
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {

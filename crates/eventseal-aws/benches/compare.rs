@@ -1,5 +1,5 @@
-//! Batch opening against single opens, in one process (`cargo bench --bench compare`, which
-//! also runs the core library's bench of that name). Writes its ratios into
+//! Batch opening against single opens, in one process (`cargo bench -p eventseal-bench -p
+//! eventseal-aws --bench compare` runs the core library's bench of that name too). Writes its ratios into
 //! `target/eventseal-compare.json` next to the core's:
 //!
 //! - `batch10_open_over_single_open`: CPU per envelope of an SQS batch of 10 processed on one

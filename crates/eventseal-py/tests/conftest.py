@@ -89,7 +89,10 @@ def wait_for(check, what: str, proc: subprocess.Popen, timeout: float = 60.0) ->
 def moto(tmp_path_factory):
     """The endpoint URL of a moto server; AWS_* variables point the SDKs (boto3 and the
     Rust SDK inside the binding) at it."""
-    pytest.importorskip("moto.server", reason="moto[server] is not installed in this venv")
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        pytest.fail('moto[server] is not installed in this environment: pip install "moto[server]==5.2.5"')
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     serve = REPO / "crates" / "eventseal-aws" / "tests" / "moto" / "serve.py"
@@ -145,7 +148,7 @@ def redis_url(tmp_path_factory):
     """A real redis-server on a unix socket: ``redis+unix://…``."""
     exe = shutil.which("redis-server")
     if exe is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        pytest.fail("redis-server is not installed: run `cargo xtask setup` (apt-get install redis-server)")
     d = tmp_path_factory.mktemp("redis")
     sock = d / "redis.sock"
     proc = subprocess.Popen(

@@ -478,7 +478,7 @@ def test_redis_store(world, redis_url):
 
 
 def test_dynamodb_store(world, moto):
-    boto3 = pytest.importorskip("boto3")
+    import boto3
     ddb = boto3.client("dynamodb")
     ddb.create_table(
         TableName="replay", BillingMode="PAY_PER_REQUEST",
@@ -499,7 +499,7 @@ def test_dynamodb_store(world, moto):
 
 
 def test_kms_signer(moto):
-    boto3 = pytest.importorskip("boto3")
+    import boto3
     kms = boto3.client("kms")
     meta = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
     key = meta["Arn"]

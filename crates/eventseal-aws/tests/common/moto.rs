@@ -4,9 +4,8 @@
 //! processes).
 //!
 //! moto runs in a Python virtual environment: `EVENTSEAL_MOTO_PYTHON` names its interpreter,
-//! or the first test to need it creates one under `target/moto-venv` (`python3 -m venv`, then
-//! `pip install "moto[server]==5.2.5"`; needs python3 and PyPI). `.ci/run` creates it before
-//! the tests.
+//! or `target/moto-venv`, which `cargo xtask setup` creates (`cargo xtask test`, the README's
+//! test command, runs that set-up first).
 //!
 //! Known differences of moto 5.2.5 from AWS, handled here and never by loosening eventseal:
 //! - each request runs under one lock (tests/moto/serve.py): moto's threaded server does not
@@ -44,7 +43,9 @@ fn workspace_target() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target")
 }
 
-/// The Python interpreter of a virtual environment with moto (created on first use).
+/// The Python interpreter of the virtual environment with moto: `EVENTSEAL_MOTO_PYTHON`, or
+/// `target/moto-venv`, which `cargo xtask setup` (and `cargo xtask test`) creates. A missing
+/// one fails the test, naming that command: no AWS test is skipped for want of moto.
 pub fn moto_python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON
@@ -52,59 +53,19 @@ pub fn moto_python() -> PathBuf {
             if let Some(p) = std::env::var_os("EVENTSEAL_MOTO_PYTHON") {
                 return PathBuf::from(p);
             }
-            let venv = workspace_target().join("moto-venv");
-            let python = venv.join("bin/python");
-            let has_moto = |p: &Path| {
-                Command::new(p)
-                    .args(["-c", "import moto.server, werkzeug"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            };
-            if has_moto(&python) {
-                return python;
-            }
-            // One creator across processes: a lock directory.
-            let lock = workspace_target().join("moto-venv.lock");
-            std::fs::create_dir_all(workspace_target()).unwrap();
-            let start = Instant::now();
-            while std::fs::create_dir(&lock).is_err() {
-                assert!(
-                    start.elapsed() < Duration::from_secs(600),
-                    "waited 10 minutes for {} (remove it if stale)",
-                    lock.display()
-                );
-                std::thread::sleep(Duration::from_millis(500));
-                if has_moto(&python) {
-                    return python;
-                }
-            }
-            let result = (|| {
-                if has_moto(&python) {
-                    return Ok(());
-                }
-                let ok = Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&venv)
-                    .status()
-                    .map_err(|e| format!("python3 -m venv: {e}"))?;
-                if !ok.success() {
-                    return Err("python3 -m venv failed".to_owned());
-                }
-                let ok = Command::new(&python)
-                    .args(["-m", "pip", "install", "--quiet", MOTO])
-                    .status()
-                    .map_err(|e| format!("pip: {e}"))?;
-                if !ok.success() {
-                    return Err(format!("pip install {MOTO} failed"));
-                }
-                Ok(())
-            })();
-            let _ = std::fs::remove_dir(&lock);
-            if let Err(e) = result {
-                panic!("cannot set up moto for the AWS tests: {e}");
-            }
+            let python = workspace_target().join("moto-venv/bin/python");
+            let has_moto = Command::new(&python)
+                .args(["-c", "import moto.server, werkzeug"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                has_moto,
+                "{} has no moto: run `cargo xtask setup` (it creates target/moto-venv with \
+                 pip install \"{MOTO}\"), or set EVENTSEAL_MOTO_PYTHON",
+                python.display()
+            );
             python
         })
         .clone()

@@ -33,10 +33,9 @@ pub struct SoftHsm {
 }
 
 fn run(cmd: &mut Command, conf: &Path) {
-    let out = cmd
-        .env("SOFTHSM2_CONF", conf)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (apt-get install softhsm2 opensc)"));
+    let out = cmd.env("SOFTHSM2_CONF", conf).output().unwrap_or_else(|e| {
+        panic!("{cmd:?}: {e} (run `cargo xtask setup`: apt-get install softhsm2 opensc)")
+    });
     assert!(
         out.status.success(),
         "{cmd:?}: {}\n{}",
@@ -50,7 +49,7 @@ impl SoftHsm {
     pub fn new() -> Self {
         assert!(
             Path::new(MODULE).exists(),
-            "{MODULE} is missing: apt-get install softhsm2"
+            "{MODULE} is missing: run `cargo xtask setup` (apt-get install softhsm2)"
         );
         let dir = tempfile::tempdir().unwrap();
         let tokens = dir.path().join("tokens");
