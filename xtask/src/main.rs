@@ -232,7 +232,10 @@ fn run(what: &str, cmd: &mut Command) -> Result<(), Stop> {
 fn setup(root: &Path, no_install: bool) -> Result<(), Stop> {
     let started = Instant::now();
     let venv = root.join("target/moto-venv");
-    let moto_python = venv.join("bin/python");
+    // The tests take moto from EVENTSEAL_MOTO_PYTHON when it is set (crates/eventseal-aws/
+    // tests/common/moto.rs); set-up then checks that interpreter and creates no venv.
+    let chosen = std::env::var_os("EVENTSEAL_MOTO_PYTHON").map(PathBuf::from);
+    let moto_python = chosen.clone().unwrap_or_else(|| venv.join("bin/python"));
     let machine = survey(&moto_python);
     match plan(&machine, no_install) {
         Plan::Ready => {}
@@ -266,6 +269,13 @@ fn setup(root: &Path, no_install: bool) -> Result<(), Stop> {
         }
     }
     if !moto_ready(&moto_python) {
+        if let Some(p) = chosen {
+            return Err(Stop(format!(
+                "EVENTSEAL_MOTO_PYTHON={} cannot import moto.server: pip install \"{MOTO}\" \
+                 into it, or unset EVENTSEAL_MOTO_PYTHON",
+                p.display()
+            )));
+        }
         eprintln!(
             "xtask: creating moto's virtual environment ({}, pip install \"{MOTO}\")",
             venv.display()
@@ -287,9 +297,9 @@ fn setup(root: &Path, no_install: bool) -> Result<(), Stop> {
         }
     }
     eprintln!(
-        "xtask: set-up ready in {:.0} s (redis-server, SoftHSM2, pkcs11-tool, moto {})",
+        "xtask: set-up ready in {:.0} s (redis-server, SoftHSM2, pkcs11-tool, moto in {})",
         started.elapsed().as_secs_f64(),
-        venv.display()
+        moto_python.display()
     );
     Ok(())
 }
