@@ -146,10 +146,10 @@ pub use envelope::{Header, Limits, RecipientEntry, UntrustedEnvelope, FORMAT_VER
 pub use error::{Disposition, Error, ErrorKind, Result};
 pub use eventbridge::{DeliveredEvent, PutEventsEntry};
 #[cfg(feature = "async")]
-pub use keys::{AsyncSigner, SignFuture};
+pub use keys::{AsyncSigner, SignFuture, SignsInline};
 pub use keys::{
     ConsumerKey, KeyId, RecipientKey, RecipientPublicKey, RecipientSecretKey, SealTo, Signature,
-    SignatureAlgorithm, Signer, SigningKey, SymmetricKey, VerifyingKey,
+    SignatureAlgorithm, Signer, SignerIdentity, SigningKey, SymmetricKey, VerifyingKey,
 };
 #[cfg(feature = "async")]
 pub use open::AsyncLeasedEnvelope;
@@ -168,6 +168,7 @@ pub use replay::AsyncRedisReplayStore;
 pub use replay::BlockingStore;
 #[cfg(feature = "sqlite")]
 pub use replay::SqliteReplayStore;
+pub use replay::DEFAULT_CLOCK_MARGIN;
 #[cfg(feature = "async")]
 pub use replay::{AsyncReplayStore, ClaimFuture, StoreFuture};
 pub use replay::{
@@ -175,7 +176,7 @@ pub use replay::{
     ReplayStore,
 };
 #[cfg(feature = "redis")]
-pub use replay::{RedisReplayStore, DEFAULT_CLOCK_MARGIN, DEFAULT_REDIS_TIMEOUT};
+pub use replay::{RedisReplayStore, DEFAULT_REDIS_TIMEOUT};
 pub use seal::{seal, SealedEnvelope, Sealer, DEFAULT_CONTENT_TYPE, DEFAULT_TTL};
 pub use time::{Clock, FixedClock, Freshness, SystemClock};
 /// With the `fips` feature: `Ok` if the AWS-LC FIPS module is in FIPS mode (its self tests

@@ -17,7 +17,7 @@ use crate::envelope::{
 use crate::error::{Error, Result};
 #[cfg(feature = "async")]
 use crate::keys::AsyncSigner;
-use crate::keys::{SealTo, Signer, SigningKey, VerifyingKey};
+use crate::keys::{SealTo, Signer, SignerIdentity, SigningKey, VerifyingKey};
 use crate::time::{Clock, SystemClock};
 use crate::wrap;
 
@@ -95,7 +95,7 @@ pub fn seal<'r, K: Signer + ?Sized, R: Into<SealTo<'r>> + Copy>(
         ..SealOptions::default()
     };
     let prepared = prepare(
-        Signer::verifying_key(key),
+        SignerIdentity::verifying_key(key),
         &SystemClock,
         &options,
         event_type,
@@ -267,7 +267,7 @@ impl<K: Signer> Sealer<K> {
         recipients: &[R],
     ) -> Result<SealedEnvelope> {
         let prepared = self.prepare(
-            Signer::verifying_key(&self.key),
+            SignerIdentity::verifying_key(&self.key),
             event_type,
             payload,
             recipients,
@@ -292,7 +292,7 @@ impl<K: AsyncSigner> Sealer<K> {
         recipients: &[R],
     ) -> Result<SealedEnvelope> {
         let prepared = self.prepare(
-            AsyncSigner::verifying_key(&self.key),
+            SignerIdentity::verifying_key(&self.key),
             event_type,
             payload,
             recipients,

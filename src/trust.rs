@@ -568,8 +568,50 @@ pub(crate) fn check_config_version(version: u32) -> Result<()> {
     }
 }
 
+/// A key window's bound: RFC 3339's `date-time` in one profile (docs/TRUST.md),
+/// `YYYY-MM-DDTHH:MM:SS` then `Z` or `±HH:MM`: `T` and `Z` in capitals, whole seconds, no
+/// leap second. A window is in whole seconds, as `issued_at` is; a fraction would be dropped
+/// (`T.5Z` admitting an envelope issued at `T`) or rounded one way or the other, so it is
+/// refused, as are the forms a reader of the file could take for another time (a space for
+/// `T`, `:60`).
 pub(crate) fn parse_time(text: Option<&str>) -> Result<Option<i64>> {
     text.map(|t| {
+        let b = t.as_bytes();
+        let digits = |from: usize, to: usize| {
+            b.get(from..to)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+        };
+        let at = |i: usize, c: u8| b.get(i) == Some(&c);
+        let offset = match b.get(19..) {
+            Some(b"Z") => true,
+            Some([sign, _, _, b':', _, _]) => {
+                matches!(sign, b'+' | b'-') && digits(20, 22) && digits(23, 25)
+            }
+            _ => false,
+        };
+        let shape = digits(0, 4)
+            && at(4, b'-')
+            && digits(5, 7)
+            && at(7, b'-')
+            && digits(8, 10)
+            && at(10, b'T')
+            && digits(11, 13)
+            && at(13, b':')
+            && digits(14, 16)
+            && at(16, b':')
+            && digits(17, 19)
+            && offset;
+        if !shape {
+            return Err(Error::InvalidTrust(format!(
+                "{t:?} is not a time of the form 2026-01-31T23:59:59Z or \
+                 2026-01-31T23:59:59+02:00 (RFC 3339 with `T` and `Z` in capitals, whole seconds)"
+            )));
+        }
+        if b.get(17..19) == Some(b"60") {
+            return Err(Error::InvalidTrust(format!(
+                "{t:?}: a leap second (:60) is not a window's bound; use :59"
+            )));
+        }
         chrono::DateTime::parse_from_rfc3339(t)
             .map(|d| d.timestamp())
             .map_err(|e| Error::InvalidTrust(format!("{t:?} is not an RFC 3339 time: {e}")))

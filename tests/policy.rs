@@ -134,6 +134,50 @@ fn key_rotation_across_window_boundaries() {
     assert_eq!(o.open(in_flight.as_bytes()).unwrap().payload(), b"late");
 }
 
+/// A key window's bounds are RFC 3339 times in one profile (docs/TRUST.md): `T` and `Z` in
+/// capitals or an offset `±HH:MM`, whole seconds, no leap second. Anything else is refused as
+/// `invalid-trust`, never rounded: a fraction was dropped before, so `T.5Z` admitted an
+/// envelope issued at `T`, and `not_before T.7` with `not_after T.5` was accepted.
+#[test]
+fn window_bounds_are_whole_seconds_in_one_rfc3339_profile() {
+    let w = World::new();
+    let load = |window: &str| TrustStore::from_json(&trust_file(&w, &["*"], window));
+    for (text, unix) in [
+        ("2026-01-31T23:59:59Z", 1_769_903_999),
+        ("2026-02-01T01:59:59+02:00", 1_769_903_999),
+        ("2026-01-31T20:59:59-03:00", 1_769_903_999),
+    ] {
+        let trust = load(&format!(r#", "not_after": "{text}""#)).unwrap();
+        let key = trust.source("orders").unwrap().keys().first().unwrap();
+        assert_eq!(key.not_after(), Some(unix), "{text}");
+    }
+    for text in [
+        "2026-01-31T23:59:59.5Z",   // a fraction
+        "2026-01-31T23:59:59.000Z", // a fraction, even zero
+        "2026-01-31T23:59:60Z",     // a leap second
+        "2026-01-31 23:59:59Z",     // a space for T
+        "2026-01-31t23:59:59z",     // lower case
+        "2026-01-31T23:59:59",      // no offset
+        "2026-01-31T23:59:59+0200", // an offset without its colon
+        "2026-02-30T00:00:00Z",     // no such day
+        "2026-01-31T23:59Z",        // no seconds
+        "",
+    ] {
+        assert_eq!(
+            kind(load(&format!(r#", "not_after": "{text}""#))),
+            ErrorKind::InvalidTrust,
+            "{text:?}"
+        );
+    }
+    // The case that was accepted with fractions dropped.
+    assert_eq!(
+        kind(load(
+            r#", "not_before": "2026-01-01T00:00:00.7Z", "not_after": "2026-01-01T00:00:00.5Z""#
+        )),
+        ErrorKind::InvalidTrust
+    );
+}
+
 /// Revocation is removal, effective immediately, also for envelopes already in flight.
 #[test]
 fn revocation_by_removal() {
@@ -187,6 +231,25 @@ fn trust_file_errors_are_clear() {
     );
     let m = err(&good.replace("order.*", "order*"));
     assert!(m.contains("sources[0].allow[0]"), "{m}");
+    // What a bad pattern is (docs/TRUST.md): anything but `*`, an exact type or `PREFIX.*`.
+    for pattern in ["order.*.*", "*.created", ".*", "order.**", " order.*", ""] {
+        let m = err(&good.replace("\"order.*\"", &format!("{pattern:?}")));
+        assert!(m.contains("sources[0].allow[0]"), "{pattern:?}: {m}");
+    }
+    // An empty EventBridge source, and one key listed twice for a source.
+    let m = err(&good.replace("\"com.example.orders\"", "\"\""));
+    assert!(m.contains("sources[0].eventbridge_source"), "{m}");
+    let jwk = w.orders.key().verifying_key().to_jwk();
+    let twice = good.replace(
+        &format!("{{ \"jwk\": {jwk}  }}"),
+        &format!("{{ \"jwk\": {jwk} }}, {{ \"jwk\": {jwk} }}"),
+    );
+    assert_ne!(twice, good);
+    let m = err(&twice);
+    assert!(
+        m.contains("sources[0].keys") && m.contains("key listed twice"),
+        "{m}"
+    );
     let m = err(&good.replace("\"version\": 1", "\"version\": 2"));
     assert!(m.contains("version"), "{m}");
     let m = err(&trust_file(&w, &["*"], r#", "not_after": "tomorrow""#));

@@ -53,6 +53,62 @@ fn claims_once_per_consumer_and_opens_once() {
     assert_eq!(kind(opener.open(env.as_bytes())), ErrorKind::Replayed);
 }
 
+/// How many times the server ran `command` (`INFO commandstats`), 0 if never.
+fn calls(redis: &RedisServer, command: &str) -> u64 {
+    let info: String =
+        redis::from_redis_value(redis.command(None, &["INFO", "commandstats"])).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Each transition is one `EVALSHA` (the script's hash, not its text), the script loaded once
+/// when the server lacks it (a new server, `SCRIPT FLUSH`, a failover), on the sync store and
+/// the async one alike.
+#[test]
+fn transitions_are_one_evalsha_and_a_flushed_script_is_loaded_again() {
+    let redis = RedisServer::start(&[]);
+    let store = RedisReplayStore::new(&redis.url()).unwrap();
+    let key = |id| ReplayKey::envelope("billing", "orders", id);
+    for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
+        assert_eq!(store.claim(&key(id), T0 + 60, T0).unwrap(), Claim::Claimed);
+        assert_eq!(calls(&redis, "evalsha"), 2 + i as u64);
+    }
+    // The first EVALSHA found no script (NOSCRIPT), loaded it, and was sent again.
+    assert_eq!(calls(&redis, "script|load"), 1);
+    assert_eq!(calls(&redis, "eval"), 0);
+    redis.command(None, &["SCRIPT", "FLUSH"]);
+    assert_eq!(store.claim(&key("d"), T0 + 60, T0).unwrap(), Claim::Claimed);
+    assert_eq!(
+        store.claim(&key("d"), T0 + 60, T0).unwrap(),
+        Claim::AlreadyClaimed
+    );
+    assert_eq!(calls(&redis, "script|load"), 2);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use eventseal::AsyncReplayStore;
+        redis.command(None, &["SCRIPT", "FLUSH"]);
+        let store = eventseal::AsyncRedisReplayStore::new(&redis.url()).unwrap();
+        let before = calls(&redis, "evalsha");
+        assert_eq!(
+            store.claim_async(key("e"), T0 + 60, T0).await.unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            store.claim_async(key("e"), T0 + 60, T0).await.unwrap(),
+            Claim::AlreadyClaimed
+        );
+        assert_eq!(calls(&redis, "evalsha"), before + 3);
+        assert_eq!(calls(&redis, "script|load"), 3);
+        assert_eq!(calls(&redis, "eval"), 0);
+    });
+}
+
 /// Envelope claims and webhook claims are separate namespaces in Redis too: an envelope from
 /// a source named like the old webhook namespace does not take a webhook id first, and the
 /// key shapes differ (issue 12).
@@ -331,7 +387,8 @@ pub(crate) fn acl_server() -> RedisServer {
         ">claim-pass",
         "~eventseal:replay:v1:{billing}:*",
         "-@all",
-        "+eval",
+        "+evalsha",
+        "+script|load",
         "+get",
         "+set",
         "+del",

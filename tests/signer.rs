@@ -16,7 +16,7 @@ use aws_lc_rs::signature::{
 use eventseal::webhook::{by_name, Request, StandardSigner};
 use eventseal::{
     open, seal, Error, ErrorKind, MemoryReplayStore, RecipientSecretKey, Sealer, Signature,
-    SignatureAlgorithm, Signer, SigningKey, SystemClock, TrustStore, VerifyingKey,
+    SignatureAlgorithm, Signer, SignerIdentity, SigningKey, SystemClock, TrustStore, VerifyingKey,
 };
 
 /// A P-256 key held by another library, as a KMS or HSM holds it: eventseal sees only
@@ -40,11 +40,13 @@ impl ForeignP256 {
     }
 }
 
-impl Signer for ForeignP256 {
+impl SignerIdentity for ForeignP256 {
     fn verifying_key(&self) -> &VerifyingKey {
         &self.verifying
     }
+}
 
+impl Signer for ForeignP256 {
     fn sign(&self, message: &[u8]) -> eventseal::Result<Signature> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let sig = self.pair.sign(&SystemRandom::new(), message).unwrap();
@@ -55,11 +57,13 @@ impl Signer for ForeignP256 {
 /// A signer whose backend refuses (a disabled KMS key, a removed token).
 struct Refusing(VerifyingKey);
 
-impl Signer for Refusing {
+impl SignerIdentity for Refusing {
     fn verifying_key(&self) -> &VerifyingKey {
         &self.0
     }
+}
 
+impl Signer for Refusing {
     fn sign(&self, _: &[u8]) -> eventseal::Result<Signature> {
         Err(Error::signer("DisabledException: the key is disabled"))
     }
@@ -308,11 +312,14 @@ fn standard_webhooks_v1a_through_any_ed25519_signer() {
     );
 }
 
+/// A blocking signer seals asynchronously through `SignsInline` (there is no blanket
+/// `AsyncSigner` for every `Signer`: it would rule out forwarding through `Arc`).
 #[cfg(feature = "async")]
 #[tokio::test]
 async fn any_signer_seals_asynchronously() {
+    use eventseal::SignsInline;
     let billing = RecipientSecretKey::generate("billing").unwrap();
-    let sealer = Sealer::new(ForeignP256::generate("orders"));
+    let sealer = Sealer::new(SignsInline(ForeignP256::generate("orders")));
     let trust = TrustStore::new().with(sealer.key().verifying_key().clone());
     let env = sealer
         .seal_async("order.created", b"async", &[billing.public_key()])
@@ -328,10 +335,81 @@ async fn any_signer_seals_asynchronously() {
     )
     .unwrap();
     assert_eq!(opened.payload(), b"async");
-    let refusing = Sealer::new(Refusing(sealer.key().verifying_key().clone()));
+    let refusing = Sealer::new(SignsInline(Refusing(sealer.key().verifying_key().clone())));
     let err = refusing
         .seal_async("order.created", b"x", &[keys[0].public_key()])
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SignerFailed);
+}
+
+/// An async-only signer (as `KmsSigner` is) behind an `Arc` seals asynchronously, and a type
+/// that is both a `Signer` and an `AsyncSigner` has one `verifying_key`: both need the shared
+/// supertrait `SignerIdentity` (with one `verifying_key` in each trait and a blanket
+/// implementation, neither compiled).
+#[cfg(feature = "async")]
+mod async_signers {
+    use std::sync::Arc;
+
+    use eventseal::{AsyncSigner, SignFuture, SignsInline};
+
+    use super::*;
+
+    struct Remote(SigningKey);
+
+    impl SignerIdentity for Remote {
+        fn verifying_key(&self) -> &VerifyingKey {
+            self.0.verifying_key()
+        }
+    }
+
+    impl AsyncSigner for Remote {
+        fn sign_async<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
+            Box::pin(async move { Signer::sign(&self.0, message) })
+        }
+    }
+
+    /// Both traits in scope and as bounds: `verifying_key` is not ambiguous.
+    fn public_jwk<K: Signer + AsyncSigner>(key: &K) -> String {
+        key.verifying_key().to_jwk()
+    }
+
+    #[tokio::test]
+    async fn an_async_signer_in_an_arc_seals_and_one_method_names_the_key() {
+        let remote = Arc::new(Remote(SigningKey::generate("orders").unwrap()));
+        let sealer = Sealer::new(Arc::clone(&remote));
+        let billing = RecipientSecretKey::generate("billing").unwrap();
+        let envelope = sealer
+            .seal_async("order.created", b"{}", &[billing.public_key()])
+            .await
+            .unwrap();
+        let trust = TrustStore::new().with(remote.verifying_key().clone());
+        let opened = open(
+            envelope.as_bytes(),
+            &[billing],
+            &trust,
+            &SystemClock,
+            &MemoryReplayStore::default(),
+        )
+        .unwrap();
+        assert_eq!(opened.payload(), b"{}");
+
+        let key = SigningKey::generate("orders").unwrap();
+        assert_eq!(public_jwk(&key), key.verifying_key().to_jwk());
+        assert_eq!(public_jwk(&Arc::new(&key)), key.verifying_key().to_jwk());
+
+        // A blocking signer of another kind, used where an async one is expected.
+        let refusing = Sealer::new(SignsInline(Refusing(key.verifying_key().clone())));
+        let err = refusing
+            .seal_async(
+                "order.created",
+                b"{}",
+                &[RecipientSecretKey::generate("billing")
+                    .unwrap()
+                    .public_key()],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::SignerFailed);
+    }
 }

@@ -64,12 +64,19 @@ pub(super) struct Jwk {
     pub(super) d: Option<Zeroizing<String>>,
 }
 
-/// One acceptable key type: `(kty, crv, alg)` (`alg`, when present in the JWK, must match).
-pub(super) type KeyType = (&'static str, &'static str, Option<&'static str>);
+/// One acceptable key type: `(kty, crv, algs)`; `alg`, when present in the JWK, must be one of
+/// `algs` (none: no `alg` is acceptable). eventseal writes the first.
+pub(super) type KeyType = (&'static str, &'static str, &'static [&'static str]);
 
-pub(super) const SIGNING_TYPES: &[KeyType] =
-    &[("OKP", ED25519, Some("EdDSA")), ("EC", P256, Some("ES256"))];
-pub(super) const RECIPIENT_TYPES: &[KeyType] = &[("OKP", X25519, None)];
+/// Ed25519 keys are written with `"alg": "Ed25519"`, the fully specified identifier of RFC 9864
+/// (2025), which deprecates the polymorphic `EdDSA`; both are read, `EdDSA` as written by
+/// eventseal before, and by most JOSE libraries still. Neither changes the key id: the RFC 7638
+/// thumbprint does not include `alg`.
+pub(super) const SIGNING_TYPES: &[KeyType] = &[
+    ("OKP", ED25519, &["Ed25519", "EdDSA"]),
+    ("EC", P256, &["ES256"]),
+];
+pub(super) const RECIPIENT_TYPES: &[KeyType] = &[("OKP", X25519, &[])];
 
 /// What a JWK must be for the caller.
 pub(super) struct JwkRules {
@@ -102,13 +109,13 @@ pub(super) fn parse_jwk(text: &str, rules: &JwkRules) -> Result<ParsedJwk> {
         return Err(Error::InvalidKey("JWK longer than 4096 bytes"));
     }
     let jwk: Jwk = serde_json::from_str(text).map_err(|_| Error::InvalidKey("not a JWK"))?;
-    let &(_, crv, alg) = rules
+    let &(_, crv, algs) = rules
         .types
         .iter()
         .find(|(kty, crv, _)| jwk.kty == *kty && jwk.crv == *crv)
         .ok_or(Error::InvalidKey("wrong key type or curve for this use"))?;
     if let Some(a) = &jwk.alg {
-        if Some(a.as_str()) != alg {
+        if !algs.contains(&a.as_str()) {
             return Err(Error::InvalidKey("alg does not match the key type"));
         }
     }

@@ -34,8 +34,8 @@ mod tests;
 
 pub use recipient::{RecipientPublicKey, RecipientSecretKey};
 #[cfg(feature = "async")]
-pub use signer::{AsyncSigner, SignFuture};
-pub use signer::{Signature, Signer};
+pub use signer::{AsyncSigner, SignFuture, SignsInline};
+pub use signer::{Signature, Signer, SignerIdentity};
 pub use signing::{SignatureAlgorithm, SigningKey, VerifyingKey};
 pub use symmetric::SymmetricKey;
 

@@ -12,6 +12,19 @@ use crate::error::Result;
 /// `r || s` (32 bytes each, big-endian).
 pub type Signature = [u8; SIGNATURE_LEN];
 
+/// The public half of a source's signing key, wherever its secret half lives: what [`Signer`]
+/// and `AsyncSigner` (feature `async`) share, so that a type implementing both has one
+/// `verifying_key` (no ambiguity with both traits imported), and wrappers (`Arc`, `Box`,
+/// references) forward it once for both.
+///
+/// The verifying key is what consumers trust (its JWK, with the RFC 7638 thumbprint as key
+/// id, from [`VerifyingKey::to_jwk`]), so trust files are made the same way for every kind of
+/// key.
+pub trait SignerIdentity: Send + Sync {
+    /// The public half: source, algorithm and key id.
+    fn verifying_key(&self) -> &VerifyingKey;
+}
+
 /// A source's signing key, wherever it lives: in process ([`SigningKey`]), in AWS KMS, or
 /// on a PKCS#11 token.
 ///
@@ -22,12 +35,10 @@ pub type Signature = [u8; SIGNATURE_LEN];
 ///   as fixed-width `r || s`. A signer whose backend signs digests (KMS `MessageType=DIGEST`,
 ///   PKCS#11 `CKM_ECDSA`) hashes `message` itself and sends only the 32-byte digest.
 ///
-/// The [`verifying_key`](Signer::verifying_key) is what consumers trust (its JWK, with the
-/// RFC 7638 thumbprint as key id, from [`VerifyingKey::to_jwk`]), so trust files are made
-/// the same way for every kind of key. A signer backed by a remote or hardware key should
-/// check each signature against it before returning it ([`VerifyingKey::verify`]): a
-/// backend that returns a wrong signature then fails the seal rather than producing an
-/// envelope no consumer accepts.
+/// The public half comes from the supertrait [`SignerIdentity`]. A signer backed by a remote
+/// or hardware key should check each signature against it before returning it
+/// ([`VerifyingKey::verify`]): a backend that returns a wrong signature then fails the seal
+/// rather than producing an envelope no consumer accepts.
 ///
 /// A [`Sealer`](crate::Sealer) passes only eventseal's domain-separated message (`PAE` with
 /// the `eventseal/v1/...` label, docs/FORMAT.md) to `sign`. The Standard Webhooks signer
@@ -40,14 +51,17 @@ pub type Signature = [u8; SIGNATURE_LEN];
 ///
 /// ```
 /// use eventseal::{open, MemoryReplayStore, RecipientSecretKey, Sealer, Signature, Signer,
-///                 SigningKey, SystemClock, TrustStore, VerifyingKey};
+///                 SignerIdentity, SigningKey, SystemClock, TrustStore, VerifyingKey};
 ///
 /// struct Logged(SigningKey);
 ///
-/// impl Signer for Logged {
+/// impl SignerIdentity for Logged {
 ///     fn verifying_key(&self) -> &VerifyingKey {
 ///         self.0.verifying_key()
 ///     }
+/// }
+///
+/// impl Signer for Logged {
 ///     fn sign(&self, message: &[u8]) -> eventseal::Result<Signature> {
 ///         println!("signing {} bytes with {}", message.len(), self.0.key_id());
 ///         Signer::sign(&self.0, message)
@@ -65,10 +79,7 @@ pub type Signature = [u8; SIGNATURE_LEN];
 /// assert_eq!(opened.payload(), b"{}");
 /// # Ok(()) }
 /// ```
-pub trait Signer: Send + Sync {
-    /// The public half: source, algorithm and key id.
-    fn verifying_key(&self) -> &VerifyingKey;
-
+pub trait Signer: SignerIdentity {
     /// Signs `message` with the key's own algorithm.
     ///
     /// # Errors
@@ -78,26 +89,38 @@ pub trait Signer: Send + Sync {
     fn sign(&self, message: &[u8]) -> Result<Signature>;
 }
 
-impl Signer for SigningKey {
+impl SignerIdentity for SigningKey {
     fn verifying_key(&self) -> &VerifyingKey {
         SigningKey::verifying_key(self)
     }
+}
 
+impl Signer for SigningKey {
     fn sign(&self, message: &[u8]) -> Result<Signature> {
         self.sign_message(message)
     }
 }
 
-/// Forwards to the signer behind a reference or smart pointer.
+/// Forwards the identity, signing and async signing to the signer behind a reference or smart
+/// pointer (so `Sealer<Arc<KmsSigner>>` seals asynchronously, and `Sealer<&SigningKey>` at all).
 macro_rules! forward_signer {
     ($($ty:ty),*) => {$(
-        impl<S: Signer + ?Sized> Signer for $ty {
+        impl<S: SignerIdentity + ?Sized> SignerIdentity for $ty {
             fn verifying_key(&self) -> &VerifyingKey {
-                Signer::verifying_key(&**self)
+                SignerIdentity::verifying_key(&**self)
             }
+        }
 
+        impl<S: Signer + ?Sized> Signer for $ty {
             fn sign(&self, message: &[u8]) -> Result<Signature> {
                 Signer::sign(&**self, message)
+            }
+        }
+
+        #[cfg(feature = "async")]
+        impl<S: AsyncSigner + ?Sized> AsyncSigner for $ty {
+            fn sign_async<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
+                AsyncSigner::sign_async(&**self, message)
             }
         }
     )*};
@@ -111,33 +134,63 @@ pub type SignFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Signature>> + Send + 'a>>;
 
 /// A [`Signer`] whose signing is a network round trip (AWS KMS): the same contract, with
-/// `sign_async` returning a future. Every [`Signer`] is also an `AsyncSigner` (its signature
-/// is computed when the future is first polled), so async code can take either. A blocking
-/// signer (a PKCS#11 token) then signs on the executor's thread: in a busy async service,
-/// seal with it on the blocking pool (`tokio::task::spawn_blocking` and `Sealer::seal`).
+/// `sign_async` returning a future, and the same public half ([`SignerIdentity`]).
 ///
-/// Both traits name the verifying key `verifying_key`. With both imported, call it as
-/// `Signer::verifying_key(&key)` (or `AsyncSigner::…`) on a type that has no inherent method
-/// of that name; the signers in eventseal's packages all have one.
+/// [`SigningKey`] is both. A blocking [`Signer`] of another kind becomes an `AsyncSigner`
+/// through [`SignsInline`], which signs when the future is first polled, on the executor's
+/// thread: for a slow one (a PKCS#11 token) in a busy async service, seal on the blocking pool
+/// instead (`tokio::task::spawn_blocking` and `Sealer::seal`). There is no blanket
+/// implementation for every `Signer`: it would forbid forwarding through `Arc` and `Box`
+/// (`Sealer<Arc<KmsSigner>>`).
 ///
 /// A future dropped before it completes leaves nothing behind: the seal that awaited it
 /// produces no envelope.
 #[cfg(feature = "async")]
-pub trait AsyncSigner: Send + Sync {
-    /// The public half: source, algorithm and key id.
-    fn verifying_key(&self) -> &VerifyingKey;
-
+pub trait AsyncSigner: SignerIdentity {
     /// [`Signer::sign`], asynchronously.
     fn sign_async<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a>;
 }
 
 #[cfg(feature = "async")]
-impl<S: Signer + ?Sized> AsyncSigner for S {
-    fn verifying_key(&self) -> &VerifyingKey {
-        Signer::verifying_key(self)
-    }
-
+impl AsyncSigner for SigningKey {
     fn sign_async<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
-        Box::pin(async move { Signer::sign(self, message) })
+        Box::pin(async move { self.sign_message(message) })
+    }
+}
+
+/// A blocking [`Signer`] used where an [`AsyncSigner`] is expected: it signs inline, when the
+/// future is first polled.
+///
+/// ```
+/// # #[cfg(feature = "async")] {
+/// use eventseal::{AsyncSigner, Sealer, SigningKey, SignsInline};
+/// # fn assert_async<K: AsyncSigner>(_: &Sealer<K>) {}
+/// let sealer = Sealer::new(SignsInline(SigningKey::generate("orders")?));
+/// assert_async(&sealer); // sealer.seal_async(…).await in async code
+/// # }
+/// # Ok::<(), eventseal::Error>(())
+/// ```
+#[cfg(feature = "async")]
+#[derive(Debug)]
+pub struct SignsInline<S>(pub S);
+
+#[cfg(feature = "async")]
+impl<S: SignerIdentity> SignerIdentity for SignsInline<S> {
+    fn verifying_key(&self) -> &VerifyingKey {
+        self.0.verifying_key()
+    }
+}
+
+#[cfg(feature = "async")]
+impl<S: Signer> Signer for SignsInline<S> {
+    fn sign(&self, message: &[u8]) -> Result<Signature> {
+        self.0.sign(message)
+    }
+}
+
+#[cfg(feature = "async")]
+impl<S: Signer> AsyncSigner for SignsInline<S> {
+    fn sign_async<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
+        Box::pin(async move { self.0.sign(message) })
     }
 }

@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SignatureAlgorithm {
-    /// Ed25519 (RFC 8032): JWK `{"kty":"OKP","crv":"Ed25519"}`, `alg` `EdDSA`. The default.
+    /// Ed25519 (RFC 8032): JWK `{"kty":"OKP","crv":"Ed25519"}`, `alg` `Ed25519` (RFC 9864;
+    /// `EdDSA` is read too). The default.
     Ed25519,
     /// ECDSA over P-256 with SHA-256, signatures as fixed 64-byte `r || s`: JWK
     /// `{"kty":"EC","crv":"P-256"}`, `alg` `ES256`. For producers whose keys must live in
@@ -247,7 +248,7 @@ impl VerifyingKey {
 
     fn jwk(&self) -> Jwk {
         let (kty, crv, alg, x, y) = match &self.public {
-            PublicBytes::Ed25519(b) => ("OKP", ED25519, "EdDSA", b64_encode(b), None),
+            PublicBytes::Ed25519(b) => ("OKP", ED25519, "Ed25519", b64_encode(b), None),
             PublicBytes::P256(p) => {
                 let (x, y) = p256_coordinates(p.bytes());
                 ("EC", P256, "ES256", b64_encode(&x), Some(b64_encode(&y)))

@@ -62,6 +62,43 @@ fn jwk_round_trips_and_debug_is_redacted() {
     assert!(!format!("{rk:?}").contains(&d));
 }
 
+/// RFC 9864: Ed25519 keys are written with the fully specified `"alg": "Ed25519"`; the
+/// deprecated `"EdDSA"` is read, and the key id (RFC 7638, without `alg`) is the same.
+#[test]
+fn ed25519_keys_are_written_with_rfc9864_alg_and_eddsa_is_read() {
+    let sk = SigningKey::generate("orders").unwrap();
+    let public = sk.verifying_key().to_jwk();
+    let secret = sk.to_secret_jwk();
+    for text in [&public, &*secret] {
+        let jwk: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(jwk["alg"], "Ed25519", "{text}");
+    }
+    let with_alg = |text: &str, alg: &str| {
+        let mut jwk: serde_json::Value = serde_json::from_str(text).unwrap();
+        jwk["alg"] = alg.into();
+        jwk.to_string()
+    };
+    let read = VerifyingKey::from_jwk(&with_alg(&public, "EdDSA")).unwrap();
+    assert_eq!(&read, sk.verifying_key());
+    assert_eq!(read.key_id(), sk.verifying_key().key_id());
+    assert_eq!(
+        SigningKey::from_jwk(&with_alg(&secret, "EdDSA"))
+            .unwrap()
+            .verifying_key(),
+        sk.verifying_key()
+    );
+    // Any other alg is still refused.
+    for alg in ["ES256", "Ed448", "EDDSA", ""] {
+        assert!(
+            matches!(
+                VerifyingKey::from_jwk(&with_alg(&public, alg)),
+                Err(Error::InvalidKey(_))
+            ),
+            "{alg}"
+        );
+    }
+}
+
 #[test]
 fn key_kinds_do_not_cross() {
     let sk = SigningKey::generate("orders").unwrap();

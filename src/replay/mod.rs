@@ -24,7 +24,16 @@ mod sqlite;
 #[cfg(all(feature = "redis", feature = "tokio"))]
 pub use self::redis::AsyncRedisReplayStore;
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisReplayStore, DEFAULT_CLOCK_MARGIN, DEFAULT_REDIS_TIMEOUT};
+pub use self::redis::{RedisReplayStore, DEFAULT_REDIS_TIMEOUT};
+
+/// Default clock margin of the stores shared by many instances (Redis, DynamoDB): how long
+/// past an envelope's replay expiry its record is kept, so that an instance whose clock runs
+/// behind the one that wrote the record still finds it while it would accept the envelope
+/// (the store's own expiry, Redis's TTL or DynamoDB's TTL deletion, runs on another clock).
+/// As long again as the default clock skew ([`Freshness`](crate::Freshness)); see
+/// `RedisReplayStore::with_clock_margin` and `DynamoDbReplayStore::with_clock_margin`
+/// (eventseal-aws).
+pub const DEFAULT_CLOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
 #[cfg(feature = "tokio")]
 pub use async_store::BlockingStore;
 #[cfg(feature = "async")]

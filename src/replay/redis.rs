@@ -17,9 +17,7 @@ use crate::error::{Error, Result};
 /// claim).
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Default [clock margin](RedisReplayStore::with_clock_margin): as long again as the default
-/// clock skew ([`Freshness`](crate::Freshness)).
-pub const DEFAULT_CLOCK_MARGIN: Duration = Duration::from_secs(60);
+use super::DEFAULT_CLOCK_MARGIN;
 
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 16;
@@ -126,7 +124,7 @@ impl RedisReplayStore {
     /// # Errors
     /// [`Error::StoreUnavailable`] otherwise.
     pub fn ping(&self) -> Result<()> {
-        self.run(&redis::cmd("PING"), pong)
+        self.run(&Call::plain(redis::cmd("PING")), pong)
     }
 
     /// The Redis key for `key`: `eventseal:replay:v1:{CONSUMER}:HEX` for an envelope and
@@ -162,7 +160,7 @@ impl RedisReplayStore {
     /// dropped connection: the command is then sent once more on a new connection, and the
     /// other idle connections, probably closed too, are dropped. See [`closed_while_idle`] for why
     /// resending is safe.
-    fn run<T>(&self, cmd: &redis::Cmd, read: fn(redis::Value) -> Result<T>) -> Result<T> {
+    fn run<T>(&self, cmd: &Call, read: fn(redis::Value) -> Result<T>) -> Result<T> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let (con, reply) = match pooled {
             Some(mut con) => match cmd.query(&mut con) {
@@ -185,10 +183,7 @@ impl RedisReplayStore {
         Ok(out)
     }
 
-    fn query_fresh(
-        &self,
-        cmd: &redis::Cmd,
-    ) -> Result<(Connection, redis::RedisResult<redis::Value>)> {
+    fn query_fresh(&self, cmd: &Call) -> Result<(Connection, redis::RedisResult<redis::Value>)> {
         let mut con = self.connect().map_err(Error::store)?;
         let reply = cmd.query(&mut con);
         Ok((con, reply))
@@ -323,20 +318,108 @@ fn ttl_ms(expires_at: i64, now: i64, margin: Duration) -> i64 {
 /// (about `i64::MAX` milliseconds from now), which a huge webhook retention would reach.
 const MAX_TTL_MS: i64 = 100 * 365 * 86_400 * 1000;
 
-fn script(source: &str, key: &ReplayKey<'_>) -> redis::Cmd {
-    let mut cmd = redis::cmd("EVAL");
-    cmd.arg(source).arg(1).arg(RedisReplayStore::redis_key(key));
-    cmd
+/// One of the store's Lua scripts: run by its SHA-1 (`EVALSHA`, so each transition sends the
+/// hash, not the script), and loaded (`SCRIPT LOAD`) on the connection that finds the server
+/// without it (a new or restarted server, `SCRIPT FLUSH`, a failover to a replica that never
+/// ran it).
+struct Lua {
+    source: &'static str,
+    sha: std::sync::OnceLock<String>,
 }
 
-/// Begin (or, in [`Mode::Complete`], the one-step claim): one `EVAL` of [`BEGIN_SCRIPT`].
+impl Lua {
+    const fn new(source: &'static str) -> Self {
+        Self {
+            source,
+            sha: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The script's SHA-1 in hex, as Redis names it (computed once, by the redis crate).
+    fn sha(&self) -> &str {
+        self.sha
+            .get_or_init(|| redis::Script::new(self.source).get_hash().to_owned())
+    }
+}
+
+static BEGIN: Lua = Lua::new(BEGIN_SCRIPT);
+static COMPLETE: Lua = Lua::new(COMPLETE_SCRIPT);
+static RELEASE: Lua = Lua::new(RELEASE_SCRIPT);
+
+/// A command, and for a script's `EVALSHA` the script to load if the server lacks it.
+struct Call {
+    cmd: redis::Cmd,
+    lua: Option<&'static Lua>,
+}
+
+impl Call {
+    fn plain(cmd: redis::Cmd) -> Self {
+        Self { cmd, lua: None }
+    }
+
+    fn script(lua: &'static Lua, key: &ReplayKey<'_>) -> Self {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(lua.sha())
+            .arg(1)
+            .arg(RedisReplayStore::redis_key(key));
+        Self {
+            cmd,
+            lua: Some(lua),
+        }
+    }
+
+    fn arg<T: redis::ToRedisArgs>(&mut self, arg: T) -> &mut Self {
+        self.cmd.arg(arg);
+        self
+    }
+
+    /// The reply; a `NOSCRIPT` error (the script did not run, so nothing happened) loads the
+    /// script and sends the command once more on the same connection.
+    fn query(&self, con: &mut Connection) -> redis::RedisResult<redis::Value> {
+        match (self.cmd.query(con), self.lua) {
+            (Err(e), Some(lua)) if no_script(&e) => {
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(lua.source)
+                    .query::<redis::Value>(con)?;
+                self.cmd.query(con)
+            }
+            (reply, _) => reply,
+        }
+    }
+
+    /// [`Call::query`], on the async store's shared connection.
+    #[cfg(feature = "tokio")]
+    async fn query_async(
+        &self,
+        con: &mut redis::aio::MultiplexedConnection,
+    ) -> redis::RedisResult<redis::Value> {
+        match (self.cmd.query_async(con).await, self.lua) {
+            (Err(e), Some(lua)) if no_script(&e) => {
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(lua.source)
+                    .query_async::<redis::Value>(con)
+                    .await?;
+                self.cmd.query_async(con).await
+            }
+            (reply, _) => reply,
+        }
+    }
+}
+
+fn no_script(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
+/// Begin (or, in [`Mode::Complete`], the one-step claim): one `EVALSHA` of [`BEGIN_SCRIPT`].
 fn begin_command(
     key: &ReplayKey<'_>,
     request: &LeaseRequest,
     mode: Mode,
     margin: Duration,
-) -> redis::Cmd {
-    let mut cmd = script(BEGIN_SCRIPT, key);
+) -> Call {
+    let mut cmd = Call::script(&BEGIN, key);
     cmd.arg(request.token.to_hex())
         .arg(request.lease_until)
         .arg(request.now)
@@ -354,14 +437,14 @@ fn complete_command(
     expires_at: i64,
     now: i64,
     margin: Duration,
-) -> redis::Cmd {
-    let mut cmd = script(COMPLETE_SCRIPT, key);
+) -> Call {
+    let mut cmd = Call::script(&COMPLETE, key);
     cmd.arg(token.to_hex()).arg(ttl_ms(expires_at, now, margin));
     cmd
 }
 
-fn release_command(key: &ReplayKey<'_>, token: &LeaseToken) -> redis::Cmd {
-    let mut cmd = script(RELEASE_SCRIPT, key);
+fn release_command(key: &ReplayKey<'_>, token: &LeaseToken) -> Call {
+    let mut cmd = Call::script(&RELEASE, key);
     cmd.arg(token.to_hex());
     cmd
 }
@@ -607,14 +690,14 @@ impl AsyncRedisReplayStore {
     /// # Errors
     /// [`Error::StoreUnavailable`] otherwise.
     pub async fn ping(&self) -> Result<()> {
-        self.run(redis::cmd("PING"), pong).await
+        self.run(Call::plain(redis::cmd("PING")), pong).await
     }
 
     /// Runs `cmd` as a task on the store's runtime, within the timeout, and reads its reply
     /// with `read`.
     async fn run<T: Send + 'static>(
         &self,
-        cmd: redis::Cmd,
+        cmd: Call,
         read: fn(redis::Value) -> Result<T>,
     ) -> Result<T> {
         let inner = std::sync::Arc::clone(&self.inner);
@@ -628,7 +711,7 @@ impl AsyncRedisReplayStore {
 
 #[cfg(feature = "tokio")]
 impl AsyncInner {
-    async fn run<T>(&self, cmd: redis::Cmd, read: fn(redis::Value) -> Result<T>) -> Result<T> {
+    async fn run<T>(&self, cmd: Call, read: fn(redis::Value) -> Result<T>) -> Result<T> {
         let now = tokio::time::Instant::now();
         // A timeout too large to add to the clock is as good as none (30 years).
         let deadline = now
@@ -637,8 +720,7 @@ impl AsyncInner {
         let (mut generation, mut con, fresh) = tokio::time::timeout_at(deadline, self.connection())
             .await
             .map_err(Error::store)??;
-        let mut sent =
-            tokio::time::timeout_at(deadline, cmd.query_async::<redis::Value>(&mut con)).await;
+        let mut sent = tokio::time::timeout_at(deadline, cmd.query_async(&mut con)).await;
         if !fresh && matches!(&sent, Ok(Err(e)) if closed_while_idle(e)) {
             // The shared connection was closed while idle (or by a restarted server): resend
             // once on a new one, within the same deadline (see `closed_while_idle`).
@@ -647,8 +729,7 @@ impl AsyncInner {
                 .await
                 .map_err(Error::store)??;
             generation = g;
-            sent = tokio::time::timeout_at(deadline, cmd.query_async::<redis::Value>(&mut again))
-                .await;
+            sent = tokio::time::timeout_at(deadline, cmd.query_async(&mut again)).await;
         }
         let reply = sent
             .map_err(Error::store)
@@ -780,12 +861,12 @@ mod tests {
     }
 
     #[test]
-    fn begin_is_one_eval_with_the_margin_in_the_ttl() {
+    fn begin_is_one_evalsha_with_the_margin_in_the_ttl() {
         let margin = Duration::from_secs(60);
         let request = LeaseRequest::new(TOKEN, 1_000_000, 300, 1_000_300);
-        let a = args(&begin_command(&KEY, &request, Mode::Lease, margin));
-        assert_eq!(a[0], "EVAL");
-        assert_eq!(a[1], BEGIN_SCRIPT);
+        let a = args(&begin_command(&KEY, &request, Mode::Lease, margin).cmd);
+        assert_eq!(a[0], "EVALSHA");
+        assert_eq!(a[1], redis::Script::new(BEGIN_SCRIPT).get_hash());
         assert_eq!(
             a[2..],
             [
@@ -798,15 +879,13 @@ mod tests {
                 "p"
             ]
         );
-        let claim = args(&begin_command(&KEY, &request, Mode::Complete, margin));
+        let claim = args(&begin_command(&KEY, &request, Mode::Complete, margin).cmd);
         assert_eq!(claim.last().map(String::as_str), Some("c"));
-        let complete = args(&complete_command(
-            &KEY, &TOKEN, 1_000_300, 1_000_000, margin,
-        ));
-        assert_eq!(complete[1], COMPLETE_SCRIPT);
+        let complete = args(&complete_command(&KEY, &TOKEN, 1_000_300, 1_000_000, margin).cmd);
+        assert_eq!(complete[1], redis::Script::new(COMPLETE_SCRIPT).get_hash());
         assert_eq!(complete[4..], [&"ab".repeat(16), "360000"]);
-        let release = args(&release_command(&KEY, &TOKEN));
-        assert_eq!(release[1], RELEASE_SCRIPT);
+        let release = args(&release_command(&KEY, &TOKEN).cmd);
+        assert_eq!(release[1], redis::Script::new(RELEASE_SCRIPT).get_hash());
         assert_eq!(release[4..], ["ab".repeat(16)]);
         assert_eq!(ttl(1_000_300, 1_000_000, Duration::ZERO), "300000");
         assert_eq!(

@@ -41,7 +41,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use aws_sdk_dynamodb::Client;
 use eventseal::{
     AsyncReplayStore, Begun, Claim, ClaimFuture, Completion, Error, LeaseRequest, LeaseToken,
-    ReplayKey, ReplayStore, Result, StoreFuture,
+    ReplayKey, ReplayStore, Result, StoreFuture, DEFAULT_CLOCK_MARGIN,
 };
 use sha2::{Digest, Sha256};
 
@@ -105,6 +105,7 @@ pub struct DynamoDbReplayStore {
     client: Client,
     table: String,
     names: AttributeNames,
+    clock_margin: Duration,
 }
 
 impl DynamoDbReplayStore {
@@ -115,6 +116,7 @@ impl DynamoDbReplayStore {
             client,
             table: table.into(),
             names: AttributeNames::default(),
+            clock_margin: DEFAULT_CLOCK_MARGIN,
         }
     }
 
@@ -134,6 +136,30 @@ impl DynamoDbReplayStore {
     pub fn with_attribute_names(mut self, names: AttributeNames) -> Self {
         self.names = names;
         self
+    }
+
+    /// Sets how long past the envelope's replay expiry a record is kept (default
+    /// [`DEFAULT_CLOCK_MARGIN`], as the Redis store's): the largest difference between the
+    /// clocks of the instances that share this table, and of DynamoDB's TTL deletion.
+    ///
+    /// The record's `expiration` is written by one instance's clock and read in the condition
+    /// by another's, and DynamoDB's TTL deletes the item by AWS's clock, sometimes within
+    /// minutes: without a margin an instance whose clock runs Δ behind would still accept the
+    /// envelope as fresh until real time `expiry + Δ`, and once the item is deleted (or its
+    /// `expiration` passed by the writer's clock) it would open the envelope a second time.
+    /// Keep the clocks within the margin of each other (NTP keeps them within milliseconds); a
+    /// larger margin only keeps items longer. Whole seconds (the TTL attribute's unit), rounded
+    /// up.
+    #[must_use]
+    pub fn with_clock_margin(mut self, margin: Duration) -> Self {
+        self.clock_margin = margin;
+        self
+    }
+
+    /// The record's `expiration`: the replay expiry plus the clock margin, in whole seconds.
+    fn expiration(&self, expires_at: i64) -> i64 {
+        let margin = self.clock_margin.as_secs() + u64::from(self.clock_margin.subsec_nanos() > 0);
+        expires_at.saturating_add(i64::try_from(margin).unwrap_or(i64::MAX))
     }
 
     /// The table's name.
@@ -187,7 +213,7 @@ impl DynamoDbReplayStore {
             .put_item()
             .table_name(&self.table)
             .item(&self.names.id, AttributeValue::S(item_id(key)))
-            .item(&self.names.expiration, number(expires_at))
+            .item(&self.names.expiration, number(self.expiration(expires_at)))
             .item(&self.names.status, AttributeValue::S(status.into()))
             .item(
                 &self.names.lease_token,
@@ -270,7 +296,7 @@ impl DynamoDbReplayStore {
             .update_expression("SET #st = :completed, #exp = :exp REMOVE #ipe")
             .condition_expression(OWN_LEASE)
             .expression_attribute_values(":completed", AttributeValue::S(STATUS_COMPLETED.into()))
-            .expression_attribute_values(":exp", number(expires_at))
+            .expression_attribute_values(":exp", number(self.expiration(expires_at)))
             .expression_attribute_values(
                 ":inprogress",
                 AttributeValue::S(STATUS_IN_PROGRESS.into()),

@@ -22,7 +22,8 @@ use aws_sdk_kms::Client;
 use der::asn1::UintRef;
 use der::{Decode, Reader, SliceReader};
 use eventseal::{
-    AsyncSigner, Error, Result, SignFuture, Signature, SignatureAlgorithm, Signer, VerifyingKey,
+    AsyncSigner, Error, Result, SignFuture, Signature, SignatureAlgorithm, Signer, SignerIdentity,
+    VerifyingKey,
 };
 use sha2::{Digest, Sha256};
 
@@ -217,11 +218,13 @@ impl KmsSigner {
     }
 }
 
-impl AsyncSigner for KmsSigner {
+impl SignerIdentity for KmsSigner {
     fn verifying_key(&self) -> &VerifyingKey {
         &self.verifying
     }
+}
 
+impl AsyncSigner for KmsSigner {
     fn sign_async<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
         Box::pin(self.sign_digest(message))
     }
@@ -301,11 +304,13 @@ impl BlockingKmsSigner {
     }
 }
 
-impl Signer for BlockingKmsSigner {
+impl SignerIdentity for BlockingKmsSigner {
     fn verifying_key(&self) -> &VerifyingKey {
         &self.signer.verifying
     }
+}
 
+impl Signer for BlockingKmsSigner {
     fn sign(&self, message: &[u8]) -> Result<Signature> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::signer(

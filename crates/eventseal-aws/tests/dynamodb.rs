@@ -64,7 +64,8 @@ async fn begin_complete_release_and_expiry_in_the_condition() {
     assert_eq!(st.begin_async(key, req).await.unwrap(), Begun::Started);
     let it = item(&st, &key).await.unwrap();
     assert_eq!(s(&it, "status"), "INPROGRESS");
-    assert_eq!(s(&it, "expiration"), expires.to_string());
+    // The replay expiry plus the clock margin (DEFAULT_CLOCK_MARGIN, 60 s).
+    assert_eq!(s(&it, "expiration"), (expires + 60).to_string());
     assert_eq!(
         s(&it, "in_progress_expiration"),
         ((NOW + 300) * 1000).to_string()
@@ -97,15 +98,79 @@ async fn begin_complete_release_and_expiry_in_the_condition() {
     // A release of a completed record does nothing.
     assert!(!st.release_async(key, tok(1)).await.unwrap());
 
-    // Later deliveries: duplicates until the record expires...
-    let later = LeaseRequest::new(tok(3), expires - 1, 300, expires + 3600);
+    let it = item(&st, &key).await.unwrap();
+    assert_eq!(s(&it, "expiration"), (expires + 60).to_string());
+    // Later deliveries: duplicates until the record expires, the clock margin included...
+    let later = LeaseRequest::new(tok(3), expires + 59, 300, expires + 3600);
     assert_eq!(
         st.begin_async(key, later).await.unwrap(),
         Begun::AlreadyDone
     );
     // ...and after: the item is still there (TTL deletion lags), the condition sees it expired.
-    let after = LeaseRequest::new(tok(3), expires, 300, expires + 3600);
+    let after = LeaseRequest::new(tok(3), expires + 60, 300, expires + 3600);
     assert_eq!(st.begin_async(key, after).await.unwrap(), Begun::Started);
+}
+
+/// What DynamoDB's TTL does at real time `now`: deletes every item whose `expiration` has
+/// passed (promptly here; in AWS usually within days, sometimes within minutes).
+async fn ttl_sweep(st: &DynamoDbReplayStore, now: i64) {
+    let items = st
+        .client()
+        .scan()
+        .table_name(st.table())
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    for it in items {
+        if s(&it, "expiration").parse::<i64>().unwrap() <= now {
+            st.client()
+                .delete_item()
+                .table_name(st.table())
+                .key("id", it["id"].clone())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Two instances whose clocks differ by 30 s (within the default margin): the one ahead
+/// completes an envelope; at real time `expiry + 10 s` the item's TTL has not deleted it (its
+/// `expiration` carries the margin), so the instance behind, which still accepts the envelope
+/// as fresh by its clock, finds it a duplicate.
+#[tokio::test]
+async fn an_instance_whose_clock_runs_behind_never_reopens_a_completed_envelope() {
+    let moto = Moto::start();
+    let st = store(&moto, "replay").await;
+    let key = ReplayKey::envelope("billing", "orders", "0190-skew");
+    let expires = NOW + 300;
+    let behind = 30;
+    let ahead = LeaseRequest::new(tok(1), NOW, 60, expires);
+    assert_eq!(st.begin_async(key, ahead).await.unwrap(), Begun::Started);
+    assert_eq!(
+        st.complete_async(key, tok(1), expires, NOW).await.unwrap(),
+        Completion::Completed
+    );
+    let real = expires + 10;
+    ttl_sweep(&st, real).await;
+    let late = LeaseRequest::new(tok(2), real - behind, 60, expires);
+    assert_eq!(st.begin_async(key, late).await.unwrap(), Begun::AlreadyDone);
+    assert_eq!(
+        st.claim_async(key, expires, real - behind).await.unwrap(),
+        Claim::AlreadyClaimed
+    );
+    // A store with a smaller margin writes a smaller one (and so would reopen here).
+    let tight = DynamoDbReplayStore::new(st.client().clone(), st.table())
+        .with_clock_margin(std::time::Duration::from_millis(1500));
+    let other = ReplayKey::envelope("billing", "orders", "0190-tight");
+    assert_eq!(
+        tight.claim_async(other, expires, NOW).await.unwrap(),
+        Claim::Claimed
+    );
+    let it = item(&st, &other).await.unwrap();
+    assert_eq!(s(&it, "expiration"), (expires + 2).to_string());
 }
 
 #[tokio::test]
@@ -210,7 +275,7 @@ async fn attribute_names_are_configurable() {
         .item
         .unwrap();
     assert_eq!(s(&it, "state"), "COMPLETED");
-    assert_eq!(s(&it, "ttl"), (NOW + 600).to_string());
+    assert_eq!(s(&it, "ttl"), (NOW + 600 + 60).to_string()); // with the clock margin
     assert_eq!(s(&it, "owner"), tok(1).to_hex());
 }
 

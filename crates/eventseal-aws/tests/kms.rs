@@ -13,8 +13,8 @@ use std::time::Duration;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use common::moto::{self, Moto};
 use eventseal::{
-    open, AsyncSigner, ErrorKind, MemoryReplayStore, RecipientSecretKey, Sealer,
-    SignatureAlgorithm, Signer, SystemClock, TrustStore, VerifyingKey,
+    open, ErrorKind, MemoryReplayStore, RecipientSecretKey, Sealer, SignatureAlgorithm, Signer,
+    SignerIdentity, SystemClock, TrustStore, VerifyingKey,
 };
 use eventseal_aws::{BlockingKmsSigner, KmsSigner, KmsSignerError};
 
@@ -29,7 +29,7 @@ async fn p256_key(client: &aws_sdk_kms::Client) -> (String, String) {
 /// Seals through `sealer` and opens with the library, trusting the signer's JWK.
 async fn seal_and_open(sealer: &Sealer<KmsSigner>) {
     let billing = RecipientSecretKey::generate("billing").unwrap();
-    let jwk = AsyncSigner::verifying_key(sealer.key()).to_jwk();
+    let jwk = SignerIdentity::verifying_key(sealer.key()).to_jwk();
     let trust = TrustStore::new().with(VerifyingKey::from_jwk(&jwk).unwrap());
     // Far larger than KMS's 4 KiB raw-message limit: only the digest goes to KMS.
     let payload = vec![b'x'; 64 * 1024];
@@ -127,7 +127,7 @@ async fn repointing_the_alias_does_not_change_a_running_signer() {
         .unwrap();
     assert_ne!(
         now.verifying_key(),
-        AsyncSigner::verifying_key(sealer.key()),
+        SignerIdentity::verifying_key(sealer.key()),
         "a new signer follows the alias"
     );
 }
@@ -144,7 +144,7 @@ fn the_blocking_signer_seals_with_a_sync_sealer() {
     drop(setup);
     let signer = BlockingKmsSigner::new(client, &arn, "orders").unwrap();
     let billing = RecipientSecretKey::generate("billing").unwrap();
-    let trust = TrustStore::new().with(Signer::verifying_key(&signer).clone());
+    let trust = TrustStore::new().with(SignerIdentity::verifying_key(&signer).clone());
     let env = Sealer::new(signer)
         .seal("order.created", b"sync", &[billing.public_key()])
         .unwrap();

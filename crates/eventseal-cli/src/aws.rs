@@ -66,7 +66,13 @@ mod enabled {
     pub fn put_entry(entry: PutEventsEntry) -> Result<String, Failure> {
         let rt = runtime()?;
         let outcome = rt.block_on(async {
-            let config = aws_config::load_from_env().await;
+            // Bounded as the replay store and KMS calls are (connect 1 s, each attempt 2 s,
+            // a call 5 s): without an operation timeout an unanswering endpoint would hold
+            // the producer forever. put_entries makes at most 4 calls.
+            let config = aws_config::from_env()
+                .timeout_config(eventseal_aws::dynamodb::default_timeouts())
+                .load()
+                .await;
             let client = eventseal_aws::aws_sdk_eventbridge::Client::new(&config);
             put_entries(&client, &[entry], RetryPolicy::default()).await
         });
@@ -107,12 +113,13 @@ mod enabled {
                 .with_freshness(b.freshness)
                 .with_lease(b.lease);
             let handler = Arc::new(b.handler);
+            let deadline = crate::handler::HandlerDeadline::within(b.lease);
             let run = move |opened: Opened, _record: RecordContext| {
                 let handler = Arc::clone(&handler);
                 async move {
                     let result = tokio::task::spawn_blocking(move || match handler.split_first() {
                         Some((program, args)) => {
-                            crate::envelope::run_handler_with(program, args, &opened, true)
+                            crate::handler::run_handler_with(program, args, &opened, true, deadline)
                         }
                         None => Ok(()),
                     })
@@ -153,7 +160,7 @@ mod enabled {
         now: i64,
     ) -> Result<Arc<dyn AsyncReplayStore>, Failure> {
         Ok(Arc::new(eventseal::BlockingStore::new(
-            crate::envelope::sqlite_store_typed(path, now)?,
+            crate::stores::sqlite_store_typed(path, now)?,
         )))
     }
 

@@ -12,7 +12,7 @@ use eventseal::{
 };
 
 use crate::io::{self, Output, Source};
-use crate::{duration, parse_duration, Failure};
+use crate::{duration, handler, parse_duration, stores, Failure};
 
 /// The longest `--ttl` sealed without `--allow-long-ttl`: a consumer's default maximum
 /// lifetime (`open --max-lifetime`), so an envelope sealed longer is refused by default.
@@ -215,7 +215,7 @@ fn read_to(path: &Path) -> Result<ToKey, Failure> {
     let key = if is_oct(&text) {
         // A pre-shared key is a secret: permission-checked like one.
         if let Source::File(p) = &source {
-            io::warn_if_readable_by_others(p);
+            io::warn_if_readable_by_others(p, "a secret key");
         }
         SymmetricKey::from_jwk(&text).map(ToKey::Symmetric)
     } else {
@@ -420,11 +420,13 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
     let input = Source::main_input(a.input.as_deref(), a.envelope.as_deref())
         .read_bounded(envelope_input_limit(), "--input")?;
     let opener = match (&a.replay_db, &a.replay_redis, &a.replay_dynamodb) {
-        (Some(db), _, _) => Opener::new(keys, trust.clone(), sqlite_store(db, clock.now())?),
+        (Some(db), _, _) => {
+            Opener::new(keys, trust.clone(), stores::sqlite_store(db, clock.now())?)
+        }
         (None, Some(url), _) => Opener::new(
             keys,
             trust.clone(),
-            redis_store(url, a.replay_redis_ca.as_deref())?,
+            stores::redis_store(url, a.replay_redis_ca.as_deref())?,
         ),
         (None, None, Some(table)) => {
             Opener::new(keys, trust.clone(), crate::aws::dynamodb_store(table)?)
@@ -445,7 +447,7 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
             out.commit(text.as_bytes())?;
         }
         match a.handler.split_first() {
-            Some((program, args)) => run_handler(program, args, opened),
+            Some((program, args)) => handler::run_handler(program, args, opened, a.lease),
             None => output.commit(opened.payload()),
         }
     };
@@ -473,70 +475,6 @@ pub fn open(a: OpenArgs) -> Result<(), Failure> {
         },
         ProcessError::NotCompleted(e) => Failure::NotCompleted(e),
     })
-}
-
-/// Runs the handler with the payload on its stdin and the verified envelope's id, source and
-/// event type in its environment; its stdout and stderr are eventseal's.
-fn run_handler(program: &str, args: &[String], opened: &Opened) -> Result<(), Failure> {
-    run_handler_with(program, args, opened, false)
-}
-
-/// [`run_handler`]; with `stdout_to_stderr`, the handler's stdout goes to eventseal's stderr
-/// (`--sqs-batch`, whose stdout is the batch response).
-pub(crate) fn run_handler_with(
-    program: &str,
-    args: &[String],
-    opened: &Opened,
-    stdout_to_stderr: bool,
-) -> Result<(), Failure> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let h = opened.header();
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .env("EVENTSEAL_ENVELOPE_ID", h.id().to_string())
-        .env("EVENTSEAL_SOURCE", h.source())
-        .env("EVENTSEAL_EVENT_TYPE", h.event_type())
-        .stdin(Stdio::piped());
-    if stdout_to_stderr {
-        command.stdout(Stdio::from(std::io::stderr()));
-    }
-    let mut child = command
-        .spawn()
-        .map_err(|e| Failure::HandlerFailed(format!("{program}: cannot start: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A handler that exits without reading its stdin closes the pipe: not an error here;
-        // its exit status decides.
-        if let Err(e) = stdin.write_all(opened.payload()) {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Failure::HandlerFailed(format!(
-                    "{program}: writing the payload to its stdin: {e}"
-                )));
-            }
-        }
-    }
-    let status = child
-        .wait()
-        .map_err(|e| Failure::HandlerFailed(format!("{program}: {e}")))?;
-    if status.success() {
-        return Ok(());
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return Err(Failure::HandlerFailed(format!(
-                "{program} was killed by signal {signal}"
-            )));
-        }
-    }
-    Err(Failure::HandlerFailed(format!(
-        "{program} exited with status {}",
-        status.code().unwrap_or(-1)
-    )))
 }
 
 /// Why an EventBridge binding could not match, when the trust side is the cause: the
@@ -634,77 +572,4 @@ pub fn inspect(a: InspectArgs) -> Result<(), Failure> {
     let mut text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Other(e.to_string()))?;
     text.push('\n');
     Output::Stdout.commit(text.as_bytes())
-}
-
-/// `--replay-db`: a directory, or a path that cannot be opened for writing, is an I/O error
-/// naming the path and the cause (exit 1), not a rejection.
-#[cfg(feature = "sqlite")]
-pub(crate) fn sqlite_store(
-    path: &Path,
-    now: i64,
-) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
-    sqlite_store_typed(path, now).map(|s| Arc::new(s) as Arc<dyn eventseal::ReplayStore>)
-}
-
-/// [`sqlite_store`], as its own type (the batch opener wraps it for the async API).
-#[cfg(feature = "sqlite")]
-pub(crate) fn sqlite_store_typed(
-    path: &Path,
-    now: i64,
-) -> Result<eventseal::SqliteReplayStore, Failure> {
-    if path.as_os_str() == "-" {
-        return Err(Failure::Usage(
-            "--replay-db -: the replay database must be a file".to_owned(),
-        ));
-    }
-    if path.is_dir() {
-        return Err(Failure::Other(format!(
-            "--replay-db {}: is a directory; name a database file (created if missing)",
-            path.display()
-        )));
-    }
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| {
-            Failure::Other(format!(
-                "--replay-db {}: cannot open for writing: {e}",
-                path.display()
-            ))
-        })?;
-    eventseal::SqliteReplayStore::open(path, now).map_err(Failure::rejected)
-}
-
-#[cfg(not(feature = "sqlite"))]
-pub(crate) fn sqlite_store(
-    _path: &Path,
-    _now: i64,
-) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
-    Err(Failure::Other(
-        "--replay-db needs eventseal built with the `sqlite` feature (the default)".to_owned(),
-    ))
-}
-
-#[cfg(feature = "redis")]
-fn redis_store(url: &str, ca: Option<&Path>) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
-    let store = match ca {
-        None => eventseal::RedisReplayStore::new(url),
-        Some(path) => {
-            let pem =
-                Source::from_arg(path).read_bounded(io::MAX_CA_FILE_BYTES, "--replay-redis-ca")?;
-            eventseal::RedisReplayStore::with_root_certificates(url, &pem)
-        }
-    }
-    .map_err(|e| Failure::Other(e.to_string()))?;
-    Ok(Arc::new(store))
-}
-
-#[cfg(not(feature = "redis"))]
-fn redis_store(_url: &str, _ca: Option<&Path>) -> Result<Arc<dyn eventseal::ReplayStore>, Failure> {
-    Err(Failure::Other(
-        "--replay-redis needs eventseal built with the `redis` feature (the default)".to_owned(),
-    ))
 }

@@ -117,14 +117,15 @@ pub fn read_secret_key(
 ) -> Result<zeroize::Zeroizing<String>, Failure> {
     let source = Source::from_arg(path);
     if let Source::File(p) = &source {
-        warn_if_readable_by_others(p);
+        warn_if_readable_by_others(p, "a secret key");
     }
     let text = source.read_text(MAX_KEY_FILE_BYTES, option)?;
     Ok(zeroize::Zeroizing::new(text))
 }
 
-/// Warns (stderr) when a secret file is readable by group or others.
-pub fn warn_if_readable_by_others(path: &Path) {
+/// Warns (stderr) when a file holding `what` (a secret: "a secret key", "a PIN") is
+/// readable by group or others.
+pub fn warn_if_readable_by_others(path: &Path, what: &str) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -132,7 +133,7 @@ pub fn warn_if_readable_by_others(path: &Path) {
             let mode = meta.permissions().mode() & 0o777;
             if meta.is_file() && mode & 0o044 != 0 {
                 eprintln!(
-                    "eventseal: warning: {} holds a secret key and is readable by group or others \
+                    "eventseal: warning: {} holds {what} and is readable by group or others \
                      (mode {mode:04o}); run: chmod 600 {}",
                     path.display(),
                     path.display()

@@ -168,7 +168,7 @@ pub fn public_of_uri(uri: &str, source: Option<&str>) -> Result<String, Failure>
         )));
     }
     let signer = crate::signer::load(Path::new(uri), source, "--key")?;
-    Ok(eventseal::Signer::verifying_key(&signer).to_jwk())
+    Ok(eventseal::SignerIdentity::verifying_key(&signer).to_jwk())
 }
 
 /// `eventseal key public SECRET.jwk`: the public JWK of a secret key, on stdout.
@@ -208,7 +208,7 @@ pub fn import(owner: Owner, file: &Path, out_dir: &Path) -> Result<(), Failure> 
     let source = Source::from_arg(file);
     if let Source::File(p) = &source {
         // The file may hold a secret; warn as for any secret key file.
-        io::warn_if_readable_by_others(p);
+        io::warn_if_readable_by_others(p, "a secret key");
     }
     let text = Zeroizing::new(source.read_text(io::MAX_KEY_FILE_BYTES, "FILE")?);
     let named = |m: String| Failure::Other(format!("{}: {m}", source.name()));

@@ -12,9 +12,11 @@
 mod aws;
 mod duration;
 mod envelope;
+mod handler;
 mod io;
 mod keys;
 mod signer;
+mod stores;
 mod trust;
 mod webhook;
 
@@ -201,17 +203,60 @@ impl Failure {
     }
 }
 
+/// With `--verbose`, the library's audit events are held here and written to stderr after the
+/// tool's own lines: the published contract is that a rejection's first stderr line is
+/// `eventseal: rejected: KIND`, verbose or not, and the audit event of that rejection is
+/// emitted before the tool knows its outcome.
+#[derive(Clone, Default)]
+struct AuditLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl AuditLines {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // A thread that panicked while holding the lock left whole lines or none: keep them.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes what was held to stderr and empties the buffer.
+    fn flush_to_stderr(&self) {
+        use std::io::Write;
+        let held = std::mem::take(&mut *self.lock());
+        let _ = std::io::stderr().write_all(&held);
+    }
+}
+
+impl std::io::Write for AuditLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let audit = AuditLines::default();
     if cli.verbose {
+        let writer = audit.clone();
         tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
+            .with_writer(move || writer.clone())
             .with_max_level(tracing::Level::INFO)
             .with_target(true)
             .without_time()
             .init();
     }
-    let result = match cli.command {
+    let code = run(cli.command, cli.verbose);
+    audit.flush_to_stderr();
+    code
+}
+
+/// Runs one command and reports its outcome on stderr (the first line is the outcome's).
+fn run(command: Command, verbose: bool) -> ExitCode {
+    let result = match command {
         Command::Keygen(k) => keygen(k),
         Command::Key(KeyCmd::Public { file, key, source }) => match (file, key) {
             (Some(file), _) => keys::public(&file),
@@ -245,7 +290,7 @@ fn main() -> ExitCode {
             for line in context {
                 eprintln!("eventseal: {line}");
             }
-            if cli.verbose {
+            if verbose {
                 eprintln!("eventseal: detail: {error}");
             }
             ExitCode::from(3)
@@ -264,7 +309,7 @@ fn main() -> ExitCode {
                 "eventseal: the handler succeeded (or the output was written), but the \
                  envelope's record could not be completed: it may be processed again"
             );
-            if cli.verbose {
+            if verbose {
                 eprintln!("eventseal: detail: {error}");
             }
             ExitCode::from(5)

@@ -11,7 +11,7 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
-use eventseal::{Signature, Signer, SigningKey, VerifyingKey};
+use eventseal::{Signature, Signer, SignerIdentity, SigningKey, VerifyingKey};
 
 use crate::{io, Failure};
 
@@ -27,17 +27,19 @@ pub enum CliSigner {
     Kms(Box<eventseal_aws::BlockingKmsSigner>),
 }
 
-impl Signer for CliSigner {
+impl SignerIdentity for CliSigner {
     fn verifying_key(&self) -> &VerifyingKey {
         match self {
             CliSigner::File(k) => k.verifying_key(),
             #[cfg(feature = "pkcs11")]
             CliSigner::Pkcs11(k) => k.verifying_key(),
             #[cfg(feature = "aws")]
-            CliSigner::Kms(k) => Signer::verifying_key(k.as_ref()),
+            CliSigner::Kms(k) => SignerIdentity::verifying_key(k.as_ref()),
         }
     }
+}
 
+impl Signer for CliSigner {
     fn sign(&self, message: &[u8]) -> eventseal::Result<Signature> {
         match self {
             CliSigner::File(k) => Signer::sign(k.as_ref(), message),
@@ -98,7 +100,9 @@ pub fn load(
 
 /// A key URI as messages show it: for `pkcs11:`, only the attributes that name the key and
 /// the module, with every other value hidden (a PIN given as `pin-value`, or mistyped, is
-/// never echoed). `awskms:` URIs hold no secret.
+/// never echoed). Attributes are split at every `;`, `&` and `?`, whichever part of the URI
+/// they are in, so a PIN behind the other part's separator (`token=t&pin-value=…;object=o`,
+/// `?module-path=/m.so;pin-value=…`) is hidden too. `awskms:` URIs hold no secret.
 pub fn redact(uri: &str) -> String {
     let Some(rest) = uri.strip_prefix(PKCS11) else {
         return uri.to_owned();
@@ -115,20 +119,21 @@ pub fn redact(uri: &str) -> String {
     let show = |attr: &str| match attr.split_once('=') {
         Some((name, _)) if SHOWN.contains(&name) => attr.to_owned(),
         Some((name, _)) => format!("{name}=<hidden>"),
+        None if attr.is_empty() => String::new(),
         None => "<hidden>".to_owned(),
     };
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (rest, None),
-    };
-    let mut out = format!(
-        "{PKCS11}{}",
-        path.split(';').map(show).collect::<Vec<_>>().join(";")
-    );
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(&query.split('&').map(show).collect::<Vec<_>>().join("&"));
+    let mut out = String::from(PKCS11);
+    let mut attr = String::new();
+    for c in rest.chars() {
+        if matches!(c, ';' | '&' | '?') {
+            out.push_str(&show(&attr));
+            out.push(c);
+            attr.clear();
+        } else {
+            attr.push(c);
+        }
     }
+    out.push_str(&show(&attr));
     out
 }
 
@@ -167,9 +172,15 @@ fn pkcs11(uri: &str, source: &str) -> Result<CliSigner, Failure> {
             eventseal_pkcs11::PIN_ENV
         );
     }
-    eventseal_pkcs11::Pkcs11Signer::from_uri(uri, source)
+    let failed = |e: eventseal_pkcs11::Pkcs11Error| Failure::Other(format!("{}: {e}", redact(uri)));
+    let location = eventseal_pkcs11::KeyLocation::from_uri(uri).map_err(failed)?;
+    // A PIN file is a secret like a key file: checked for permissions the same way.
+    if let Some(eventseal_pkcs11::Pin::File(path)) = &location.pin {
+        crate::io::warn_if_readable_by_others(path, "a PIN");
+    }
+    eventseal_pkcs11::Pkcs11Signer::open(location, source)
         .map(|k| CliSigner::Pkcs11(Box::new(k)))
-        .map_err(|e| Failure::Other(format!("{}: {e}", redact(uri))))
+        .map_err(failed)
 }
 
 #[cfg(not(feature = "pkcs11"))]
@@ -197,9 +208,18 @@ mod tests {
             "pkcs11:object=o?pin%2Dvalue=1234",
             "pkcs11:object=o?1234",
             "pkcs11:object=o;1234",
+            // The other part's separator: `&` in the path, `;` in the query.
+            "pkcs11:token=t&pin-value=1234;object=o",
+            "pkcs11:object=o?module-path=/m.so;pin-value=1234",
+            "pkcs11:object=o?module-path=/m.so&pin-source=file:/p;pin-value=1234",
+            "pkcs11:token=t?object=o?pin-value=1234",
         ] {
             assert!(!redact(uri).contains("1234"), "{uri}: {}", redact(uri));
         }
+        assert_eq!(
+            redact("pkcs11:token=t&pin-value=1234;object=o?module-path=/m.so;pin-value=5678"),
+            "pkcs11:token=t&pin-value=<hidden>;object=o?module-path=/m.so;pin-value=<hidden>"
+        );
         assert_eq!(redact("awskms:///alias/a"), "awskms:///alias/a");
     }
 }

@@ -55,7 +55,7 @@ impl Secrets {
         if let Some(file) = &self.secret_file {
             let source = Source::from_arg(file);
             if let Source::File(p) = &source {
-                io::warn_if_readable_by_others(p);
+                io::warn_if_readable_by_others(p, "a secret key");
             }
             let text =
                 Zeroizing::new(source.read_text(io::MAX_SECRET_FILE_BYTES, "--secret-file")?);

@@ -11,7 +11,7 @@ mod moto;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use common::{bin, keygen_recipient, ok, run_env, stderr};
+use common::{bin, keygen_recipient, ok, run_env, run_env_deadline, stderr};
 use moto::Moto;
 
 const BUS: &str = "central";
@@ -73,28 +73,39 @@ fn handled(d: &Path) -> Vec<String> {
     lines
 }
 
+/// `seal --eventbridge-entry --put` onto `bus`.
+fn put_args(bus: &str) -> [&str; 13] {
+    [
+        "seal",
+        "--key",
+        "keys/orders.sign.jwk",
+        "--type",
+        "order.created",
+        "--to",
+        "keys/billing.recipient.pub.jwk",
+        "--eventbridge-entry",
+        "--put",
+        "--bus",
+        bus,
+        "--source-name",
+        EB_SOURCE,
+    ]
+}
+
+/// A put that failed: exit 1 with `PutEvents failed: …` and nothing on stdout.
+fn assert_put_failed(out: &std::process::Output) {
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+    assert!(
+        stderr(out).starts_with("eventseal: error: PutEvents failed: "),
+        "{}",
+        stderr(out)
+    );
+    assert!(out.stdout.is_empty());
+}
+
 /// `seal --eventbridge-entry --put`: prints the event id.
 fn seal_put(d: &Path, env: &[(&str, String)], payload: &str) -> String {
-    let out = run_env(
-        &[
-            "seal",
-            "--key",
-            "keys/orders.sign.jwk",
-            "--type",
-            "order.created",
-            "--to",
-            "keys/billing.recipient.pub.jwk",
-            "--eventbridge-entry",
-            "--put",
-            "--bus",
-            BUS,
-            "--source-name",
-            EB_SOURCE,
-        ],
-        d,
-        payload.as_bytes(),
-        env,
-    );
+    let out = run_env(&put_args(BUS), d, payload.as_bytes(), env);
     assert!(out.status.success(), "{}", stderr(&out));
     let id = String::from_utf8(out.stdout).unwrap();
     assert_eq!(id.lines().count(), 1);
@@ -310,33 +321,32 @@ fn single_opens_with_dynamodb_and_failures_exit_as_published() {
     );
 
     // PutEvents to a bus that does not exist: exit 1 with EventBridge's error code.
-    let out = run_env(
-        &[
-            "seal",
-            "--key",
-            "keys/orders.sign.jwk",
-            "--type",
-            "order.created",
-            "--to",
-            "keys/billing.recipient.pub.jwk",
-            "--eventbridge-entry",
-            "--put",
-            "--bus",
-            "no-such-bus",
-            "--source-name",
-            EB_SOURCE,
-        ],
+    let out = run_env(&put_args("no-such-bus"), d, b"x", &env);
+    assert_put_failed(&out);
+
+    // An endpoint that accepts connections and never answers: the put gives up within its
+    // operation timeouts (exit 1, nothing on stdout) instead of hanging.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_env: Vec<(&str, String)> = env
+        .iter()
+        .filter(|(k, _)| *k != "AWS_ENDPOINT_URL")
+        .cloned()
+        .chain([(
+            "AWS_ENDPOINT_URL",
+            format!("http://{}", silent.local_addr().unwrap()),
+        )])
+        .collect();
+    let started = std::time::Instant::now();
+    let out = run_env_deadline(
+        &put_args(BUS),
         d,
         b"x",
-        &env,
+        &silent_env,
+        std::time::Duration::from_secs(90),
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).starts_with("eventseal: error: PutEvents failed: "),
-        "{}",
-        stderr(&out)
-    );
-    assert!(out.stdout.is_empty());
+    assert_put_failed(&out);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    drop(silent);
 
     // --sqs-batch needs a handler and a replay store; its input must be an SQS event.
     let sqs_open = |more: &[&str]| {

@@ -142,24 +142,71 @@ fn a_delivery_while_the_handler_runs_is_in_progress() {
 
 /// A handler slower than its lease: another open takes the lapsed lease over and completes;
 /// the first then cannot complete: exit 5, `eventseal: not completed: lease-lost`.
+/// A handler still running near the end of its lease is stopped (SIGTERM, then SIGKILL
+/// after a grace period) and gone before the lease ends, so no other worker can take the
+/// envelope over while it runs; the envelope is released (exit 4), and the retry processes it.
+#[test]
+fn a_handler_past_its_lease_is_stopped_and_released_exit_4() {
+    let dir = setup();
+    let d = dir.path();
+    seal_to(d, "env.json", b"x");
+    // It ignores SIGTERM (noting it), so only SIGKILL ends it.
+    let out = open_with(
+        d,
+        "env.json",
+        &["--lease", "3s"],
+        "echo $$ > handler.pid; trap 'touch got-term' TERM; while :; do sleep 0.05; done",
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    // A lease of 3 s: a grace of 300 ms, SIGTERM 600 ms before the lease ends.
+    assert_eq!(
+        stderr(&out),
+        "eventseal: handler failed: timed out after 2400ms\n"
+    );
+    assert!(d.join("got-term").exists(), "SIGTERM first");
+    let pid = std::fs::read_to_string(d.join("handler.pid")).unwrap();
+    let alive = Command::new("kill")
+        .args(["-0", pid.trim()])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!alive.success(), "the handler is gone when eventseal exits");
+    // Released, not in progress: the retry runs at once.
+    let retry = open_with(d, "env.json", &[], "touch retried")
+        .output()
+        .unwrap();
+    assert!(retry.status.success(), "{}", stderr(&retry));
+    assert!(d.join("retried").exists());
+}
+
+/// The lease lapses while the payload is still being written (to a stdout nobody reads yet):
+/// another open takes the envelope over, and the first, once its write ends, cannot complete
+/// a lease it no longer holds: exit 5, `not completed: lease-lost`.
 #[test]
 fn a_lapsed_lease_is_not_completed_exit_5() {
     let dir = setup();
     let d = dir.path();
-    seal_to(d, "env.json", b"x");
-    let slow = open_with(d, "env.json", &["--lease", "1s"], "touch started; sleep 3")
+    // Larger than a pipe's buffer, so the write blocks until the test reads.
+    seal_to(d, "env.json", &vec![b'p'; 100 * 1024]);
+    let mut slow = bin()
+        .args(OPEN_BILLING)
+        .args(["--replay-db", "r.db", "env.json", "--lease", "1s"])
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while !d.join("started").exists() {
-        assert!(t.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(2100));
+    std::thread::sleep(Duration::from_millis(2500));
     let fast = open_with(d, "env.json", &["--lease", "1s"], "true")
         .output()
         .unwrap();
     assert!(fast.status.success(), "{}", stderr(&fast));
+    let mut payload = Vec::new();
+    std::io::Read::read_to_end(&mut slow.stdout.take().unwrap(), &mut payload).unwrap();
+    assert_eq!(payload.len(), 100 * 1024);
     let slow = slow.wait_with_output().unwrap();
     assert_eq!(slow.status.code(), Some(5), "{}", stderr(&slow));
     assert!(

@@ -109,6 +109,66 @@ fn a_uri_key_needs_source() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
+/// A PIN file readable by others is warned about as a key file is; a PIN behind the other
+/// part's separator is refused and never echoed. None of these needs a
+/// token: each is decided before the module is loaded.
+#[cfg(feature = "pkcs11")]
+#[test]
+fn pin_files_are_checked_and_pins_never_echoed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pin = d.join("pin");
+    std::fs::write(&pin, "1234\n").unwrap();
+    let module = d.join("no-such-module.so");
+    let public = |uri: &str| {
+        run(
+            &["key", "public", "--key", uri, "--source", "orders"],
+            d,
+            b"",
+        )
+    };
+
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let uri = format!(
+        "pkcs11:token=t;object=o?module-path={}&pin-source=file:{}",
+        module.display(),
+        pin.display()
+    );
+    let out = public(&uri);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{} holds a PIN and is readable by group or others (mode 0644)",
+            pin.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = public(&uri);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("readable by"), "{}", stderr(&out));
+
+    for uri in [
+        format!(
+            "pkcs11:object=o?module-path={};pin-value=98765",
+            module.display()
+        ),
+        "pkcs11:token=t&pin-value=98765;object=o".to_owned(),
+    ] {
+        let out = public(&uri);
+        assert_eq!(out.status.code(), Some(1), "{uri}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("98765"), "{uri}: {}", stderr(&out));
+    }
+    let out = public("pkcs11:token=t&pin-value=98765;object=o");
+    assert!(
+        stderr(&out).contains("a PIN attribute outside the query"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[cfg(feature = "pkcs11")]
 mod pkcs11 {
     use super::*;

@@ -70,7 +70,7 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
-use eventseal::{Signature, SignatureAlgorithm, Signer, VerifyingKey};
+use eventseal::{Signature, SignatureAlgorithm, Signer, SignerIdentity, VerifyingKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -136,6 +136,18 @@ pub struct KeyLocation {
     /// `CKA_SENSITIVE` false). Off by default, and not settable from a URI: the point of a
     /// token key is that it cannot be copied out.
     pub allow_extractable: bool,
+}
+
+impl KeyLocation {
+    /// The location an RFC 7512 URI names (the form [`Pkcs11Signer::from_uri`] takes), for a
+    /// caller that checks it before opening the signer (the CLI checks a PIN file's
+    /// permissions).
+    ///
+    /// # Errors
+    /// [`Pkcs11Error::Uri`], naming what is wrong; never echoing a value from the URI's path.
+    pub fn from_uri(uri: &str) -> Result<Self, Pkcs11Error> {
+        uri::parse(uri)
+    }
 }
 
 /// Why a PKCS#11 signer could not be set up or could not sign.
@@ -460,7 +472,7 @@ impl Pkcs11Signer {
     /// # Errors
     /// [`Pkcs11Error`], naming what is missing or wrong.
     pub fn from_uri(uri: &str, source: &str) -> Result<Self, Pkcs11Error> {
-        Self::open(uri::parse(uri)?, source)
+        Self::open(KeyLocation::from_uri(uri)?, source)
     }
 
     /// The signer for the key at `location`, signing for `source`: loads the module, finds
@@ -710,11 +722,13 @@ fn connect(
     })
 }
 
-impl Signer for Pkcs11Signer {
+impl SignerIdentity for Pkcs11Signer {
     fn verifying_key(&self) -> &VerifyingKey {
         &self.verifying
     }
+}
 
+impl Signer for Pkcs11Signer {
     fn sign(&self, message: &[u8]) -> eventseal::Result<Signature> {
         let raw = self
             .sign_on_token(message)

@@ -87,6 +87,27 @@ pub(crate) fn parse(uri: &str) -> Result<KeyLocation, Pkcs11Error> {
             Ok(())
         }
     };
+    // A PIN belongs in the query, as an attribute of its own (`?…&pin-source=…`). Anywhere
+    // else it would be part of another attribute's value (`token=t&pin-value=1234` is the
+    // token label `t&pin-value=1234`, `module-path=/m.so;pin-value=1234` a module path) that
+    // an error could echo: refused, whatever the separator, and never echoed.
+    let names_a_pin = |piece: &str| {
+        let name = piece.split('=').next().unwrap_or_default();
+        let name = name.to_ascii_lowercase().replace("%2d", "-");
+        name == "pin-value" || name == "pin-source"
+    };
+    let anywhere = rest
+        .split([';', '&', '?'])
+        .filter(|p| names_a_pin(p))
+        .count();
+    let as_query_attributes = query.map_or(0, |q| q.split('&').filter(|p| names_a_pin(p)).count());
+    if anywhere != as_query_attributes {
+        return Err(Pkcs11Error::Uri(
+            "a PIN attribute outside the query or not separated by `&`: give pin-source (or \
+             pin-value) as a query attribute of its own, `…?module-path=PATH&pin-source=file:PATH`"
+                .into(),
+        ));
+    }
     for attr in path.split(';').filter(|a| !a.is_empty()) {
         // The value is never echoed: a PIN typed into the path must not reach a log.
         let (name, value) = attr
@@ -222,6 +243,28 @@ mod tests {
         let loc = parse("pkcs11:id=%01%ff;token=t?pin-value=1234").unwrap();
         assert_eq!(loc.object_id.as_deref(), Some(&[0x01, 0xff][..]));
         assert!(matches!(loc.pin, Some(Pin::Value(ref v)) if v.as_str() == "1234"));
+    }
+
+    #[test]
+    fn a_pin_outside_its_own_query_attribute_is_refused_and_never_echoed() {
+        for uri in [
+            "pkcs11:token=t&pin-value=1234;object=o",
+            "pkcs11:object=o;pin-value=1234",
+            "pkcs11:object=o;PIN%2Dsource=file:/1234",
+            "pkcs11:token=t;object=o&pin-source=file:/1234?module-path=/m.so",
+            "pkcs11:object=o?module-path=/m.so;pin-value=1234",
+            "pkcs11:object=o?module-path=/m.so&pin-source=file:/p;pin-value=1234",
+        ] {
+            let err = parse(uri).unwrap_err().to_string();
+            assert!(
+                err.contains("a PIN attribute outside the query"),
+                "{uri}: {err}"
+            );
+            assert!(!err.contains("1234"), "{uri}: {err}");
+        }
+        // A label that merely contains the letters is a label.
+        let loc = parse("pkcs11:object=spin-value-key").unwrap();
+        assert_eq!(loc.object_label.as_deref(), Some("spin-value-key"));
     }
 
     #[test]

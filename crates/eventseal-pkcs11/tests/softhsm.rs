@@ -16,7 +16,7 @@ use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 use eventseal::webhook::{by_name, Request, StandardSigner};
 use eventseal::{
-    open, ErrorKind, MemoryReplayStore, RecipientSecretKey, Sealer, SignatureAlgorithm, Signer,
+    open, ErrorKind, MemoryReplayStore, RecipientSecretKey, Sealer, SignatureAlgorithm,
     SystemClock, TrustStore, VerifyingKey,
 };
 use eventseal_pkcs11::{KeyLocation, Pin, Pkcs11Error, Pkcs11Signer};

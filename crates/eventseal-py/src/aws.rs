@@ -9,8 +9,7 @@ use eventseal_aws::{BlockingDynamoDbReplayStore, BlockingKmsSigner};
 use pyo3::prelude::*;
 
 use crate::errors::{exception, IntoPy};
-use crate::keys::PyVerifyingKey;
-use crate::seal::AnySigner;
+use crate::keys::{AnySigner, PyVerifyingKey};
 use crate::stores::PyReplayStore;
 
 /// A replay store in a DynamoDB table (partition key `id`, string; TTL attribute `expires`):

@@ -13,10 +13,15 @@ use pyo3::types::PyString;
 
 use crate::errors::{invalid_input, key_err};
 
+/// What a `Sealer` signs with: a key in this process, or (feature `aws`) a key in AWS KMS.
+/// Here, below both the sealer (seal.rs) and the KMS signer (aws.rs), which make one.
+pub(crate) type AnySigner = Arc<dyn eventseal::Signer>;
+
 fn algorithm_name(alg: SignatureAlgorithm) -> &'static str {
     match alg {
         SignatureAlgorithm::EcdsaP256Sha256 => "ES256",
-        _ => "EdDSA",
+        // RFC 9864's name (the JWK's `alg`); "EdDSA" is still read.
+        _ => "Ed25519",
     }
 }
 
@@ -88,15 +93,15 @@ pub(crate) struct PySigningKey {
 
 #[pymethods]
 impl PySigningKey {
-    /// A new random key for `source`; `algorithm` is `"EdDSA"` (Ed25519, the default) or
-    /// `"ES256"` (ECDSA P-256).
+    /// A new random key for `source`; `algorithm` is `"Ed25519"` (the default; `"EdDSA"`
+    /// is read too) or `"ES256"` (ECDSA P-256).
     #[staticmethod]
-    #[pyo3(signature = (source, algorithm = "EdDSA"))]
+    #[pyo3(signature = (source, algorithm = "Ed25519"))]
     fn generate(py: Python<'_>, source: &str, algorithm: &str) -> PyResult<Self> {
         let alg = match algorithm {
             "EdDSA" | "Ed25519" => SignatureAlgorithm::Ed25519,
             "ES256" | "P-256" => SignatureAlgorithm::EcdsaP256Sha256,
-            _ => return Err(invalid_input(py, "algorithm: \"EdDSA\" or \"ES256\"")),
+            _ => return Err(invalid_input(py, "algorithm: \"Ed25519\" or \"ES256\"")),
         };
         let key = py
             .detach(|| SigningKey::generate_with(source, alg))

@@ -3,17 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventseal::{PutEventsEntry, SealTo, Sealer, Signer};
+use eventseal::{PutEventsEntry, SealTo, Sealer};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::clock::{self, CallClock, PyClock};
 use crate::errors::{invalid_input, IntoPy};
-use crate::keys::{PyRecipientPublicKey, PySigningKey, PySymmetricKey};
+use crate::keys::{AnySigner, PyRecipientPublicKey, PySigningKey, PySymmetricKey};
 use crate::Input;
-
-/// What a `Sealer` signs with: a key in this process, or (feature `aws`) a key in AWS KMS.
-pub(crate) type AnySigner = Arc<dyn Signer>;
 
 /// Seals events for one source: signs with its key, encrypts for the named recipients.
 #[pyclass(frozen, module = "eventseal", name = "Sealer")]

@@ -125,7 +125,7 @@ def test_cli_documents_the_rejection_contract(cli):
 # --- keys made by the CLI, loaded by Python ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("alg", "algorithm", "kty"), [("ed25519", "EdDSA", "OKP"),
+@pytest.mark.parametrize(("alg", "algorithm", "kty"), [("ed25519", "Ed25519", "OKP"),
                                                        ("p256", "ES256", "EC")])
 def test_cli_signing_key_loads_in_python(cli, tmp_path, alg, algorithm, kty):
     ok(run(cli, "keygen", "signing", "--source", "orders", "--alg", alg, "--out-dir", tmp_path))
@@ -205,7 +205,7 @@ def test_cli_trust_file_loads_in_python_with_its_policy(cli, tmp_path):
 # --- keys made in Python, used by the CLI -----------------------------------------------------
 
 
-@pytest.mark.parametrize("algorithm", ["EdDSA", "ES256"])
+@pytest.mark.parametrize("algorithm", ["Ed25519", "EdDSA", "ES256"])
 def test_python_keys_used_by_cli(cli, tmp_path, algorithm):
     signing = SigningKey.generate("orders", algorithm)
     billing = RecipientSecretKey.generate("billing")

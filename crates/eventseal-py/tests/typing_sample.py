@@ -46,7 +46,7 @@ def handle(opened: eventseal.Opened) -> int:
 
 def seal_and_open() -> None:
     signing = eventseal.SigningKey.generate("orders", algorithm="ES256")
-    assert_type(signing.algorithm, "Literal['EdDSA', 'ES256']")
+    assert_type(signing.algorithm, "Literal['Ed25519', 'ES256']")
     billing = eventseal.RecipientSecretKey.generate("billing")
     audit = eventseal.SymmetricKey.generate("audit")
     public = eventseal.RecipientPublicKey.from_jwk(billing.public_key().to_jwk())

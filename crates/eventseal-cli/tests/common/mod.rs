@@ -31,6 +31,16 @@ pub fn run(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
 
 /// [`run`] with extra environment variables.
 pub fn run_env(args: &[&str], dir: &Path, stdin: &[u8], env: &[(&str, String)]) -> Output {
+    spawn_env(args, dir, stdin, env).wait_with_output().unwrap()
+}
+
+/// The tool running with `env` added, `stdin` written to it, stdout and stderr piped.
+fn spawn_env(
+    args: &[&str],
+    dir: &Path,
+    stdin: &[u8],
+    env: &[(&str, String)],
+) -> std::process::Child {
     let mut cmd: Command = bin();
     cmd.args(args)
         .current_dir(dir)
@@ -44,6 +54,24 @@ pub fn run_env(args: &[&str], dir: &Path, stdin: &[u8], env: &[(&str, String)]) 
     if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
         assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
     }
+    child
+}
+
+/// [`run_env`], but the tool is killed if it runs past `deadline` (its status then has no
+/// code), so a test of a hang fails instead of hanging.
+pub fn run_env_deadline(
+    args: &[&str],
+    dir: &Path,
+    stdin: &[u8],
+    env: &[(&str, String)],
+    deadline: std::time::Duration,
+) -> Output {
+    let mut child = spawn_env(args, dir, stdin, env);
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
     child.wait_with_output().unwrap()
 }
 

@@ -76,7 +76,7 @@ _Headers: TypeAlias = Union[
 # `SigningKey.generate(algorithm=...)`: the two JOSE names, and the aliases the binding accepts.
 _AlgorithmName: TypeAlias = Literal["EdDSA", "Ed25519", "ES256", "P-256"]
 # What `.algorithm` reports.
-_Algorithm: TypeAlias = Literal["EdDSA", "ES256"]
+_Algorithm: TypeAlias = Literal["Ed25519", "ES256"]
 
 __version__: Final[str]
 FORMAT_VERSION: Final[int]
@@ -105,7 +105,7 @@ class VerifyingKey:
 
     @property
     def algorithm(self) -> _Algorithm:
-        """The signature algorithm: `"EdDSA"` (Ed25519) or `"ES256"` (ECDSA P-256)."""
+        """The signature algorithm: `"Ed25519"` or `"ES256"` (ECDSA P-256)."""
 
     def __eq__(self, value: object, /) -> bool:
         """Equal when the public JWKs are equal."""
@@ -118,8 +118,8 @@ class SigningKey:
     """A source's signing key (Ed25519 or ECDSA P-256), held in process."""
 
     @staticmethod
-    def generate(source: str, algorithm: _AlgorithmName = "EdDSA") -> SigningKey:
-        """A new random key for `source`: `"EdDSA"` (Ed25519, the default) or `"ES256"` (ECDSA P-256)."""
+    def generate(source: str, algorithm: _AlgorithmName = "Ed25519") -> SigningKey:
+        """A new random key for `source`: `"Ed25519"` (the default; `"EdDSA"` is read too) or `"ES256"` (ECDSA P-256)."""
 
     @staticmethod
     def from_jwk(jwk: str) -> SigningKey:
@@ -141,7 +141,7 @@ class SigningKey:
 
     @property
     def algorithm(self) -> _Algorithm:
-        """The signature algorithm: `"EdDSA"` (Ed25519) or `"ES256"` (ECDSA P-256)."""
+        """The signature algorithm: `"Ed25519"` or `"ES256"` (ECDSA P-256)."""
 
 @final
 class RecipientPublicKey:
