@@ -65,19 +65,84 @@ fn begin_complete_per_sec(
     (threads * per_thread) as f64 / t.elapsed().as_secs_f64()
 }
 
+/// redis-benchmark's own `SET` rate against the same server, with `clients` connections:
+/// the speed of one round trip to this Redis on this machine, which a claim (one `EVALSHA`)
+/// can approach but not pass.
+fn redis_benchmark_set_per_sec(port: u16, clients: usize, requests: usize) -> f64 {
+    let out = std::process::Command::new("redis-benchmark")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "set",
+            "--csv",
+        ])
+        .args(["-c", &clients.to_string(), "-n", &requests.to_string()])
+        .output()
+        .expect("redis-benchmark (package redis-tools, installed with redis-server)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "test","rps",… then "SET","15151.52",…
+    text.lines()
+        .find(|l| l.starts_with("\"SET\""))
+        .and_then(|l| l.split(',').nth(1))
+        .and_then(|v| v.trim_matches('"').parse().ok())
+        .unwrap_or_else(|| panic!("redis-benchmark printed: {text}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
     let server = redis_server::RedisServer::start(&[]);
     let url = server.url();
     let store = Arc::new(RedisReplayStore::new(&url).unwrap());
     store.ping().unwrap();
     claims_per_sec(&store, 1, 1000, "warm");
-    let one = claims_per_sec(&store, 1, 20_000, "seq");
-    let sixteen = claims_per_sec(&store, 16, 2_500, "par");
+    // Claims against redis-benchmark's SET on the same server, interleaved in rounds so that a
+    // noisy neighbour weighs on both sides alike; the median of the per-round ratios.
+    const ROUNDS: usize = 5;
+    let (mut one, mut sixteen, mut set_one, mut set_sixteen) = (vec![], vec![], vec![], vec![]);
+    for round in 0..ROUNDS {
+        set_one.push(redis_benchmark_set_per_sec(server.port, 1, 10_000));
+        one.push(claims_per_sec(&store, 1, 10_000, &format!("seq{round}")));
+        set_sixteen.push(redis_benchmark_set_per_sec(server.port, 16, 40_000));
+        sixteen.push(claims_per_sec(&store, 16, 2_500, &format!("par{round}")));
+    }
+    // Per-round ratios: their median, and their range (the noise beside it).
+    let ratios = |a: &[f64], b: &[f64]| -> (f64, f64, f64) {
+        let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+        let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = r.iter().copied().fold(0.0, f64::max);
+        (median(r), lo, hi)
+    };
+    let vs_set = [
+        ("1 client", ratios(&one, &set_one)),
+        ("16 clients", ratios(&sixteen, &set_sixteen)),
+    ];
+    let (one, sixteen) = (median(one), median(sixteen));
     println!("{:<52} {one:>10.0} /s", "Redis claims, 1 thread");
     println!(
         "{:<52} {sixteen:>10.0} /s",
         "Redis claims, 16 threads sharing one store"
     );
+    for (what, rates) in [("1 client", set_one), ("16 clients", set_sixteen)] {
+        println!(
+            "{:<52} {:>10.0} /s",
+            format!("redis-benchmark SET, {what}"),
+            median(rates)
+        );
+    }
+    for (what, (r, lo, hi)) in vs_set {
+        println!(
+            "{:<52} {r:>10.2} ×  (rounds {lo:.2}–{hi:.2}; target ≥ 0.80: {})",
+            format!("claims / redis-benchmark SET, {what}"),
+            if r >= 0.8 { "met" } else { "MISSED" }
+        );
+    }
     let pairs_one = begin_complete_per_sec(&store, 1, 10_000, "lease-seq");
     let pairs_sixteen = begin_complete_per_sec(&store, 16, 1_250, "lease-par");
     println!(
