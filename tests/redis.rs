@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use common::*;
 use eventseal::{
-    Claim, ErrorKind, Freshness, Opener, ProcessError, RedisReplayStore, ReplayKey, ReplayStore,
-    Sealer, SigningKey,
+    Begun, Claim, Completion, ErrorKind, Freshness, LeaseRequest, LeaseToken, Opener, ProcessError,
+    RedisReplayStore, ReplayKey, ReplayStore, Sealer, SigningKey,
 };
 use redis_server::RedisServer;
 
@@ -63,28 +63,68 @@ fn calls(redis: &RedisServer, command: &str) -> u64 {
         .map_or(0, |n| n.parse().unwrap())
 }
 
-/// Each transition is one `EVALSHA` (the script's hash, not its text), the script loaded once
-/// when the server lacks it (a new server, `SCRIPT FLUSH`, a failover), on the sync store and
-/// the async one alike.
+/// One round trip per transition, and no script text on the wire: a claim or a begin is one
+/// plain `SET … NX GET`; complete and release are one `EVALSHA`, the script loaded once when
+/// the server lacks it (a new server, `SCRIPT FLUSH`, a failover); a lapsed lease is taken over
+/// through the begin script. The sync store and the async one alike.
 #[test]
-fn transitions_are_one_evalsha_and_a_flushed_script_is_loaded_again() {
+fn one_round_trip_per_transition_and_scripts_by_hash() {
     let redis = RedisServer::start(&[]);
     let store = RedisReplayStore::new(&redis.url()).unwrap();
     let key = |id| ReplayKey::envelope("billing", "orders", id);
     for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
         assert_eq!(store.claim(&key(id), T0 + 60, T0).unwrap(), Claim::Claimed);
-        assert_eq!(calls(&redis, "evalsha"), 2 + i as u64);
+        assert_eq!(calls(&redis, "set"), 1 + i as u64);
     }
-    // The first EVALSHA found no script (NOSCRIPT), loaded it, and was sent again.
-    assert_eq!(calls(&redis, "script|load"), 1);
-    assert_eq!(calls(&redis, "eval"), 0);
-    redis.command(None, &["SCRIPT", "FLUSH"]);
-    assert_eq!(store.claim(&key("d"), T0 + 60, T0).unwrap(), Claim::Claimed);
     assert_eq!(
-        store.claim(&key("d"), T0 + 60, T0).unwrap(),
+        store.claim(&key("a"), T0 + 60, T0).unwrap(),
         Claim::AlreadyClaimed
     );
-    assert_eq!(calls(&redis, "script|load"), 2);
+    assert_eq!(calls(&redis, "set"), 4);
+    assert_eq!(calls(&redis, "evalsha") + calls(&redis, "eval"), 0);
+
+    // Complete: one EVALSHA; the first found no script (NOSCRIPT), loaded it, and was resent.
+    let lease = |id, now, secs| {
+        let token = LeaseToken::random().unwrap();
+        let request = LeaseRequest::new(token, now, secs, T0 + 600);
+        (store.begin(&key(id), &request).unwrap(), token)
+    };
+    let (begun, token) = lease("d", T0, 60);
+    assert_eq!(begun, Begun::Started);
+    assert_eq!(
+        store.complete(&key("d"), &token, T0 + 600, T0).unwrap(),
+        Completion::Completed
+    );
+    assert_eq!(
+        (calls(&redis, "evalsha"), calls(&redis, "script|load")),
+        (2, 1)
+    );
+    redis.command(None, &["SCRIPT", "FLUSH"]);
+    let (_, token) = lease("e", T0, 60);
+    assert!(store.release(&key("e"), &token).unwrap());
+    assert_eq!(
+        (calls(&redis, "evalsha"), calls(&redis, "script|load")),
+        (4, 2)
+    );
+
+    // A lapsed lease: the SET finds it, the begin script takes it over.
+    let (_, first) = lease("f", T0, 10);
+    assert_eq!(lease("f", T0 + 9, 10).0, Begun::InProgress);
+    let (again, second) = lease("f", T0 + 10, 10);
+    assert_eq!(again, Begun::Started);
+    assert_eq!(
+        store
+            .complete(&key("f"), &first, T0 + 600, T0 + 11)
+            .unwrap(),
+        Completion::LeaseLost
+    );
+    assert_eq!(
+        store
+            .complete(&key("f"), &second, T0 + 600, T0 + 11)
+            .unwrap(),
+        Completion::Completed
+    );
+    assert_eq!(calls(&redis, "eval"), 0);
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -92,19 +132,32 @@ fn transitions_are_one_evalsha_and_a_flushed_script_is_loaded_again() {
         .unwrap();
     rt.block_on(async {
         use eventseal::AsyncReplayStore;
-        redis.command(None, &["SCRIPT", "FLUSH"]);
         let store = eventseal::AsyncRedisReplayStore::new(&redis.url()).unwrap();
-        let before = calls(&redis, "evalsha");
+        let (sets, scripts) = (calls(&redis, "set"), calls(&redis, "evalsha"));
         assert_eq!(
-            store.claim_async(key("e"), T0 + 60, T0).await.unwrap(),
+            store.claim_async(key("g"), T0 + 60, T0).await.unwrap(),
             Claim::Claimed
         );
         assert_eq!(
-            store.claim_async(key("e"), T0 + 60, T0).await.unwrap(),
+            store.claim_async(key("g"), T0 + 60, T0).await.unwrap(),
             Claim::AlreadyClaimed
         );
-        assert_eq!(calls(&redis, "evalsha"), before + 3);
-        assert_eq!(calls(&redis, "script|load"), 3);
+        assert_eq!(calls(&redis, "set"), sets + 2);
+        redis.command(None, &["SCRIPT", "FLUSH"]);
+        let token = LeaseToken::random().unwrap();
+        let request = LeaseRequest::new(token, T0, 60, T0 + 600);
+        assert_eq!(
+            store.begin_async(key("h"), request).await.unwrap(),
+            Begun::Started
+        );
+        assert_eq!(
+            store
+                .complete_async(key("h"), token, T0 + 600, T0)
+                .await
+                .unwrap(),
+            Completion::Completed
+        );
+        assert_eq!(calls(&redis, "evalsha"), scripts + 2);
         assert_eq!(calls(&redis, "eval"), 0);
     });
 }

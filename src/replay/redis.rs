@@ -25,8 +25,12 @@ const MAX_IDLE: usize = 16;
 /// A replay store in Redis, shared by every instance of a consumer: an envelope delivered to
 /// two instances at once is accepted by exactly one.
 ///
-/// - A claim is one atomic `SET key 1 NX PX ttl`: the first instance to set the key wins;
-///   the key expires with the envelope: at its replay expiry (`expires_at` plus the skew, as
+/// - A claim, and the begin of a lease, is one atomic `SET key RECORD NX GET PX ttl` (Redis
+///   7.0 or later): the first instance to set the key wins, and the record it finds tells the
+///   others `replayed` or `in-progress`; only a lapsed lease in the way is taken over through a
+///   Lua script. Complete and release are one `EVALSHA` of a Lua script each (loaded with
+///   `SCRIPT LOAD` on a server that lacks it). One round trip per transition; the key expires
+///   with the envelope: at its replay expiry (`expires_at` plus the skew, as
 ///   the opener computes it) by the claiming instance's clock, plus a clock margin
 ///   ([`DEFAULT_CLOCK_MARGIN`], see [`RedisReplayStore::with_clock_margin`]), so that an
 ///   instance whose clock is behind the claimer's still finds the key while it would accept
@@ -203,12 +207,25 @@ fn closed_while_idle(e: &redis::RedisError) -> bool {
     e.is_connection_dropped() && !e.is_timeout()
 }
 
+impl RedisReplayStore {
+    /// Begin or one-step claim: one `SET … NX GET` ([`set_if_absent`]); only a lapsed lease
+    /// found in the way takes the `EVALSHA` of [`BEGIN_SCRIPT`], which takes it over
+    /// atomically.
+    fn begin_with(&self, key: &ReplayKey<'_>, request: &LeaseRequest, mode: Mode) -> Result<Begun> {
+        let found = self.run(
+            &set_if_absent(key, request, mode, self.clock_margin),
+            previous,
+        )?;
+        match decide(found.as_deref(), request) {
+            Some(begun) => Ok(begun),
+            None => self.run(&begin_command(key, request, mode, self.clock_margin), begun),
+        }
+    }
+}
+
 impl ReplayStore for RedisReplayStore {
     fn begin(&self, key: &ReplayKey<'_>, request: &LeaseRequest) -> Result<Begun> {
-        self.run(
-            &begin_command(key, request, Mode::Lease, self.clock_margin),
-            begun,
-        )
+        self.begin_with(key, request, Mode::Lease)
     }
 
     fn complete(
@@ -235,10 +252,8 @@ impl ReplayStore for RedisReplayStore {
             expires_at,
             now,
         };
-        self.run(
-            &begin_command(key, &request, Mode::Complete, self.clock_margin),
-            claimed,
-        )
+        self.begin_with(key, &request, Mode::Complete)
+            .map(Claim::from)
     }
 }
 
@@ -449,6 +464,76 @@ fn release_command(key: &ReplayKey<'_>, token: &LeaseToken) -> Call {
     cmd
 }
 
+/// The record a begin or claim writes: `p:LEASE_UNTIL:TOKEN` for a lease, `c:TOKEN` completed.
+fn record(request: &LeaseRequest, mode: Mode) -> String {
+    match mode {
+        Mode::Lease => format!("p:{}:{}", request.lease_until, request.token.to_hex()),
+        Mode::Complete => format!("c:{}", request.token.to_hex()),
+    }
+}
+
+/// The common case of begin and claim in one plain command, without Lua:
+/// `SET key RECORD NX GET PX ttl` (Redis 7.0 or later) writes the record only if the key is
+/// absent and answers what was there (nil when it wrote). [`decide`] reads that answer as
+/// [`BEGIN_SCRIPT`] would; the one case it cannot settle without a second look, a lapsed
+/// lease to take over, goes to the script, which checks again and writes atomically.
+fn set_if_absent(
+    key: &ReplayKey<'_>,
+    request: &LeaseRequest,
+    mode: Mode,
+    margin: Duration,
+) -> Call {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(RedisReplayStore::redis_key(key))
+        .arg(record(request, mode))
+        .arg("NX")
+        .arg("GET")
+        .arg("PX")
+        .arg(ttl_ms(request.expires_at, request.now, margin));
+    Call::plain(cmd)
+}
+
+/// The reply of [`set_if_absent`]: nil (written) or the record that was there.
+fn previous(reply: redis::Value) -> Result<Option<Vec<u8>>> {
+    match reply {
+        redis::Value::Nil => Ok(None),
+        redis::Value::BulkString(v) => Ok(Some(v)),
+        other => Err(unexpected_reply(&other)),
+    }
+}
+
+/// What the record found by [`set_if_absent`] means for this request, exactly as
+/// [`BEGIN_SCRIPT`] reads it: nothing there (written) or our own token (a resent request)
+/// started; a live lease in progress; any other record completed; `None` for a lapsed lease,
+/// which only the script may take over.
+fn decide(found: Option<&[u8]>, request: &LeaseRequest) -> Option<Begun> {
+    let Some(found) = found else {
+        return Some(Begun::Started);
+    };
+    let token = request.token.to_hex();
+    let lease = found
+        .strip_prefix(b"p:")
+        .and_then(|rest| std::str::from_utf8(rest).ok())
+        .and_then(|rest| rest.rsplit_once(':'))
+        .and_then(|(until, owner)| {
+            let digits = until.strip_prefix('-').unwrap_or(until);
+            let well_formed = !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !owner.is_empty()
+                && owner.bytes().all(|b| b.is_ascii_hexdigit());
+            // A lease end too long for an integer is in the future (the script's number
+            // comparison does the same).
+            well_formed.then(|| (until.parse::<i64>().unwrap_or(i64::MAX), owner))
+        });
+    match lease {
+        Some((_, owner)) if owner == token => Some(Begun::Started),
+        Some((until, _)) if until > request.now => Some(Begun::InProgress),
+        Some(_) => None,
+        None if found == format!("c:{token}").as_bytes() => Some(Begun::Started),
+        None => Some(Begun::AlreadyDone),
+    }
+}
+
 /// The scripts answer small integers. Any other reply (which no Redis gives, but a proxy or
 /// a desynchronised connection could) proves nothing was recorded: the store is then
 /// unavailable, never a success.
@@ -459,10 +544,6 @@ fn begun(reply: redis::Value) -> Result<Begun> {
         redis::Value::Int(3) => Ok(Begun::AlreadyDone),
         other => Err(unexpected_reply(&other)),
     }
-}
-
-fn claimed(reply: redis::Value) -> Result<Claim> {
-    begun(reply).map(Claim::from)
 }
 
 fn completion(reply: redis::Value) -> Result<Completion> {
@@ -794,8 +875,7 @@ impl super::AsyncReplayStore for AsyncRedisReplayStore {
         key: ReplayKey<'a>,
         request: LeaseRequest,
     ) -> super::StoreFuture<'a, Begun> {
-        let cmd = begin_command(&key, &request, Mode::Lease, self.clock_margin);
-        Box::pin(self.run(cmd, begun))
+        Box::pin(self.begin_with(key, request, Mode::Lease))
     }
 
     fn complete_async<'a>(
@@ -823,7 +903,6 @@ impl super::AsyncReplayStore for AsyncRedisReplayStore {
         expires_at: i64,
         now: i64,
     ) -> super::ClaimFuture<'a> {
-        let margin = self.clock_margin;
         Box::pin(async move {
             let request = LeaseRequest {
                 token: LeaseToken::random()?,
@@ -831,9 +910,39 @@ impl super::AsyncReplayStore for AsyncRedisReplayStore {
                 expires_at,
                 now,
             };
-            let cmd = begin_command(&key, &request, Mode::Complete, margin);
-            self.run(cmd, claimed).await
+            self.begin_with(key, request, Mode::Complete)
+                .await
+                .map(Claim::from)
         })
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl AsyncRedisReplayStore {
+    /// [`RedisReplayStore`]'s begin or claim: one `SET … NX GET`, the script only for a
+    /// lapsed lease.
+    async fn begin_with(
+        &self,
+        key: ReplayKey<'_>,
+        request: LeaseRequest,
+        mode: Mode,
+    ) -> Result<Begun> {
+        let found = self
+            .run(
+                set_if_absent(&key, &request, mode, self.clock_margin),
+                previous,
+            )
+            .await?;
+        match decide(found.as_deref(), &request) {
+            Some(begun) => Ok(begun),
+            None => {
+                self.run(
+                    begin_command(&key, &request, mode, self.clock_margin),
+                    begun,
+                )
+                .await
+            }
+        }
     }
 }
 
@@ -858,6 +967,49 @@ mod tests {
 
     fn ttl(expires_at: i64, now: i64, margin: Duration) -> String {
         super::ttl_ms(expires_at, now, margin).to_string()
+    }
+
+    /// The fast path reads a found record exactly as BEGIN_SCRIPT does.
+    #[test]
+    fn decide_reads_records_as_the_script_does() {
+        let request = LeaseRequest::new(TOKEN, 1_000, 300, 2_000);
+        let mine = "ab".repeat(16);
+        let cases: [(Option<String>, Option<Begun>); 11] = [
+            (None, Some(Begun::Started)),
+            (Some(format!("p:1300:{mine}")), Some(Begun::Started)),
+            (Some(format!("c:{mine}")), Some(Begun::Started)),
+            (Some("p:1001:cd".to_owned()), Some(Begun::InProgress)),
+            (
+                Some("p:99999999999999999999:cd".to_owned()),
+                Some(Begun::InProgress),
+            ),
+            (Some("p:1000:cd".to_owned()), None), // lapsed: the script takes it over
+            (Some("p:-5:cd".to_owned()), None),
+            (Some("c:cd".to_owned()), Some(Begun::AlreadyDone)),
+            (Some("1".to_owned()), Some(Begun::AlreadyDone)), // a claim from before leases
+            (Some("p:x:cd".to_owned()), Some(Begun::AlreadyDone)), // not a lease: as the script
+            (Some("p:1001:zz".to_owned()), Some(Begun::AlreadyDone)),
+        ];
+        for (found, want) in cases {
+            assert_eq!(
+                decide(found.as_deref().map(str::as_bytes), &request),
+                want,
+                "{found:?}"
+            );
+        }
+        let set = args(&set_if_absent(&KEY, &request, Mode::Lease, Duration::ZERO).cmd);
+        assert_eq!(
+            set,
+            [
+                "SET",
+                &RedisReplayStore::redis_key(&KEY),
+                &format!("p:1300:{mine}"),
+                "NX",
+                "GET",
+                "PX",
+                "1000000"
+            ]
+        );
     }
 
     #[test]
@@ -918,8 +1070,15 @@ mod tests {
         assert_eq!(begun(Value::Int(1)).unwrap(), Begun::Started);
         assert_eq!(begun(Value::Int(2)).unwrap(), Begun::InProgress);
         assert_eq!(begun(Value::Int(3)).unwrap(), Begun::AlreadyDone);
-        assert_eq!(claimed(Value::Int(1)).unwrap(), Claim::Claimed);
-        assert_eq!(claimed(Value::Int(3)).unwrap(), Claim::AlreadyClaimed);
+        assert!(previous(Value::Nil).unwrap().is_none());
+        assert_eq!(
+            previous(Value::BulkString(b"c:ab".to_vec())).unwrap(),
+            Some(b"c:ab".to_vec())
+        );
+        assert_eq!(
+            previous(Value::Int(1)).unwrap_err().kind(),
+            crate::ErrorKind::StoreUnavailable
+        );
         assert_eq!(completion(Value::Int(1)).unwrap(), Completion::Completed);
         assert_eq!(completion(Value::Int(0)).unwrap(), Completion::LeaseLost);
         assert!(released(Value::Int(1)).unwrap());

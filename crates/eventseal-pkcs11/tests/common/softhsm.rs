@@ -65,6 +65,12 @@ impl SoftHsm {
         .unwrap();
         let pin_file = dir.path().join("pin");
         std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
+        // A PIN file is a secret: readable by its owner only (the CLI warns otherwise).
+        std::fs::set_permissions(
+            &pin_file,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         let hsm = Self {
             dir,
             conf,
