@@ -139,18 +139,18 @@ fn plan(m: &Machine, no_install: bool) -> Plan {
     }
     let what: Vec<&str> = m.missing.iter().map(|n| n.what).collect();
     let install = format!("apt-get install -y {}", packages.join(" "));
-    let stop = |command: String| {
+    let stop = |instruction: String| {
         Plan::Stop(format!(
-            "the tests need {}, missing here; run `{command}`, then run this again",
+            "the tests need {}, missing here; {instruction}, then run this again",
             what.join(", ")
         ))
     };
     match (m.apt, m.root, no_install) {
         (true, true, false) => Plan::Install(packages),
-        (true, true, true) => stop(install),
-        (true, false, _) => stop(format!("sudo {install}")),
+        (true, true, true) => stop(format!("run `{install}`")),
+        (true, false, _) => stop(format!("run `sudo {install}`")),
         (false, _, _) => stop(format!(
-            "install them with your package manager (on Debian or Ubuntu: {install})"
+            "install them with your package manager (on Debian or Ubuntu: `{install}`)"
         )),
     }
 }
@@ -377,7 +377,10 @@ mod tests {
         let Plan::Stop(line) = plan(&m, false) else {
             panic!("expected a stop");
         };
-        assert!(line.contains("with your package manager"), "{line}");
-        assert!(line.contains("apt-get install -y softhsm2"), "{line}");
+        assert_eq!(
+            line,
+            "the tests need SoftHSM2, missing here; install them with your package manager (on \
+             Debian or Ubuntu: `apt-get install -y softhsm2`), then run this again"
+        );
     }
 }
