@@ -198,11 +198,12 @@ impl RedisReplayStore {
 /// (or something in between) had closed it: an end of stream, a reset or a broken pipe. Not a
 /// timeout: a server that does not answer is not asked twice.
 ///
-/// Why resending the claim is safe: it is the same `SET … NX`, so it can never make an
-/// envelope accepted twice. If the first attempt never reached Redis (the usual case: the
-/// connection was closed while idle), the second one claims. If it did reach Redis and only
-/// its reply was lost, the second one answers nil and the envelope is `replayed`, which is what
-/// any redelivery of it would be told after a lost reply: its claim is recorded.
+/// Why resending is safe: it is the same command (`SET … NX GET` with the same token, or a
+/// script that checks the token), so it can never make an envelope accepted twice. If the
+/// first attempt never reached Redis (the usual case: the connection was closed while idle),
+/// the second one does the work. If it did reach Redis and only its reply was lost, the second
+/// one finds the record with its own token and answers as the first would have (started or
+/// completed).
 fn closed_while_idle(e: &redis::RedisError) -> bool {
     e.is_connection_dropped() && !e.is_timeout()
 }
@@ -523,7 +524,12 @@ fn decide(found: Option<&[u8]>, request: &LeaseRequest) -> Option<Begun> {
                 && owner.bytes().all(|b| b.is_ascii_hexdigit());
             // A lease end too long for an integer is in the future (the script's number
             // comparison does the same).
-            well_formed.then(|| (until.parse::<i64>().unwrap_or(i64::MAX), owner))
+            let overflow = if until.starts_with('-') {
+                i64::MIN
+            } else {
+                i64::MAX
+            };
+            well_formed.then(|| (until.parse::<i64>().unwrap_or(overflow), owner))
         });
     match lease {
         Some((_, owner)) if owner == token => Some(Begun::Started),
@@ -974,7 +980,7 @@ mod tests {
     fn decide_reads_records_as_the_script_does() {
         let request = LeaseRequest::new(TOKEN, 1_000, 300, 2_000);
         let mine = "ab".repeat(16);
-        let cases: [(Option<String>, Option<Begun>); 11] = [
+        let cases: [(Option<String>, Option<Begun>); 12] = [
             (None, Some(Begun::Started)),
             (Some(format!("p:1300:{mine}")), Some(Begun::Started)),
             (Some(format!("c:{mine}")), Some(Begun::Started)),
@@ -985,6 +991,7 @@ mod tests {
             ),
             (Some("p:1000:cd".to_owned()), None), // lapsed: the script takes it over
             (Some("p:-5:cd".to_owned()), None),
+            (Some("p:-99999999999999999999:cd".to_owned()), None),
             (Some("c:cd".to_owned()), Some(Begun::AlreadyDone)),
             (Some("1".to_owned()), Some(Begun::AlreadyDone)), // a claim from before leases
             (Some("p:x:cd".to_owned()), Some(Begun::AlreadyDone)), // not a lease: as the script

@@ -158,7 +158,10 @@ impl DynamoDbReplayStore {
 
     /// The record's `expiration`: the replay expiry plus the clock margin, in whole seconds.
     fn expiration(&self, expires_at: i64) -> i64 {
-        let margin = self.clock_margin.as_secs() + u64::from(self.clock_margin.subsec_nanos() > 0);
+        let margin = self
+            .clock_margin
+            .as_secs()
+            .saturating_add(u64::from(self.clock_margin.subsec_nanos() > 0));
         expires_at.saturating_add(i64::try_from(margin).unwrap_or(i64::MAX))
     }
 

@@ -23,8 +23,12 @@ pub(crate) fn run_handler(
 
 /// When a handler is stopped: SIGTERM after `term_after`, SIGKILL `grace` later, so that it is
 /// gone before its lease ends and no other worker can take the envelope over while it still
-/// runs. Both are fractions of the lease: the grace a tenth of it (between 100 ms and 10 s),
-/// SIGTERM two graces before the lease ends, leaving one grace for the release.
+/// runs. The store counts the lease in whole seconds from the second the lease began, which
+/// can be up to a second before the handler starts: the deadline is counted from the
+/// handler's start with that second taken off. The grace is a tenth of the lease (between
+/// 100 ms and 10 s); SIGTERM comes two graces before the (earliest possible) end of the lease,
+/// leaving one grace for the release. A lease of a second or two leaves no time at all: the
+/// handler is stopped at once (give `--lease` a few seconds more than the handler needs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct HandlerDeadline {
     term_after: Duration,
@@ -35,7 +39,9 @@ impl HandlerDeadline {
     pub(crate) fn within(lease: Duration) -> Self {
         let grace = (lease / 10).clamp(Duration::from_millis(100), Duration::from_secs(10));
         Self {
-            term_after: lease.saturating_sub(grace * 2),
+            term_after: lease
+                .saturating_sub(Duration::from_secs(1))
+                .saturating_sub(grace * 2),
             grace,
         }
     }
@@ -86,7 +92,11 @@ pub(crate) fn run_handler_with(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {}
-            Err(e) => return Err(Failure::HandlerFailed(format!("{program}: {e}"))),
+            Err(e) => {
+                // Its state is unknown: stop it before the caller releases the lease.
+                stop(&mut child, deadline.grace);
+                return Err(Failure::HandlerFailed(format!("{program}: {e}")));
+            }
         }
         if started.elapsed() >= deadline.term_after {
             stop(&mut child, deadline.grace);
@@ -98,7 +108,14 @@ pub(crate) fn run_handler_with(
         std::thread::sleep(Duration::from_millis(10));
     };
     // A handler that exits without reading its stdin closes the pipe: not an error here; its
-    // exit status decides.
+    // exit status decides. A process it left behind may hold the pipe open without reading it:
+    // the write is then abandoned at the deadline rather than waited for.
+    let writer = writer.filter(|w| {
+        while !w.is_finished() && started.elapsed() < deadline.term_after {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        w.is_finished()
+    });
     if let Some(Ok(Err(e))) = writer.map(std::thread::JoinHandle::join) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Failure::HandlerFailed(format!(

@@ -56,11 +56,20 @@ pub const AWSKMS: &str = "awskms://";
 /// RFC 7512's scheme.
 pub const PKCS11: &str = "pkcs11:";
 
+/// `value` after `scheme`, which is matched without regard to case (RFC 3986: `PKCS11:` is
+/// `pkcs11:`), so that no spelling of a key URI is taken for a file name and echoed unredacted.
+fn after_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    value
+        .get(..scheme.len())
+        .filter(|p| p.eq_ignore_ascii_case(scheme))
+        .and_then(|_| value.get(scheme.len()..))
+}
+
 /// Whether `--key`'s value is a key URI rather than a file.
 pub fn is_uri(value: &OsStr) -> bool {
     value
         .to_str()
-        .is_some_and(|v| v.starts_with(AWSKMS) || v.starts_with(PKCS11))
+        .is_some_and(|v| after_scheme(v, AWSKMS).is_some() || after_scheme(v, PKCS11).is_some())
 }
 
 /// Loads `--key VALUE` (`option` names it in messages) signing for `source`.
@@ -92,7 +101,7 @@ pub fn load(
             redact(uri)
         )));
     };
-    if let Some(rest) = uri.strip_prefix(AWSKMS) {
+    if let Some(rest) = after_scheme(uri, AWSKMS) {
         return kms(rest, source, uri);
     }
     pkcs11(uri, source)
@@ -104,7 +113,7 @@ pub fn load(
 /// they are in, so a PIN behind the other part's separator (`token=t&pin-value=…;object=o`,
 /// `?module-path=/m.so;pin-value=…`) is hidden too. `awskms:` URIs hold no secret.
 pub fn redact(uri: &str) -> String {
-    let Some(rest) = uri.strip_prefix(PKCS11) else {
+    let Some(rest) = after_scheme(uri, PKCS11) else {
         return uri.to_owned();
     };
     const SHOWN: &[&str] = &[
@@ -117,6 +126,10 @@ pub fn redact(uri: &str) -> String {
         "pin-source",
     ];
     let show = |attr: &str| match attr.split_once('=') {
+        // A PIN typed where its file belongs (`pin-source=1234`) is hidden too.
+        Some(("pin-source", value)) if !(value.starts_with("file:") || value.starts_with('/')) => {
+            "pin-source=<hidden>".to_owned()
+        }
         Some((name, _)) if SHOWN.contains(&name) => attr.to_owned(),
         Some((name, _)) => format!("{name}=<hidden>"),
         None if attr.is_empty() => String::new(),
@@ -213,6 +226,8 @@ mod tests {
             "pkcs11:object=o?module-path=/m.so;pin-value=1234",
             "pkcs11:object=o?module-path=/m.so&pin-source=file:/p;pin-value=1234",
             "pkcs11:token=t?object=o?pin-value=1234",
+            "pkcs11:object=o?pin-source=1234",
+            "PKCS11:object=o?pin-value=1234",
         ] {
             assert!(!redact(uri).contains("1234"), "{uri}: {}", redact(uri));
         }

@@ -70,8 +70,11 @@ fn pin_file(source: &str) -> Result<PathBuf, Pkcs11Error> {
 
 /// Parses `pkcs11:token=…;object=…[;id=…][;serial=…][;type=private]?module-path=…&pin-source=…`.
 pub(crate) fn parse(uri: &str) -> Result<KeyLocation, Pkcs11Error> {
+    // The scheme without regard to case (RFC 3986).
     let rest = uri
-        .strip_prefix("pkcs11:")
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("pkcs11:"))
+        .and_then(|_| uri.get(7..))
         .ok_or_else(|| Pkcs11Error::Uri("a PKCS#11 URI starts with `pkcs11:`".into()))?;
     let (path, query) = match rest.split_once('?') {
         Some((p, q)) => (p, Some(q)),
